@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zipc/zipc.h - umbrella header: everything public in zipc.
+ *
+ * Build a user program with:  cc prog.c $(pkg-config --cflags --libs zipc)
+ */
+#ifndef ZIPC_ZIPC_H
+#define ZIPC_ZIPC_H
+
+#include <zipc/common.h>
+#include <zipc/shm.h>
+#include <zipc/ring.h>
+
+#endif /* ZIPC_ZIPC_H */

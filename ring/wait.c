@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring/wait.c - the slow paths behind the inline hot path: gating-sequence
+ * refresh, multi-producer claim, availability scan, end-of-stream and dead
+ * peer detection, and the three wait strategies (spin, yield, block).
+ *
+ * The blocking strategy is the Dekker pair described in
+ * zipc/bits/ring_pvt.h (W1/S1): a sleeper announces itself in `sleepers`
+ * with a read-modify-write, orders that before its re-check (a seq_cst
+ * fence, or membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) when every waker
+ * skips its own fence), re-checks, and sleeps on the shared futex word with
+ * FUTEX_WAIT (never FUTEX_PRIVATE_FLAG: the word is shared between
+ * processes).  Sleeps are sliced by liveness_ns so a dead peer is noticed.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring_int.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define cpu_relax() atomic_signal_fence(memory_order_seq_cst)
+#endif
+
+/* ------------------------------------------------------------ membarrier */
+
+static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
+static int mb_ok; /* this process registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED */
+
+static void mb_init(void)
+{
+	const char *off = getenv("ZIPC_NO_MEMBARRIER");
+	if (off && off[0] && off[0] != '0')
+		return;
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+		return;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0)
+		mb_ok = 1;
+}
+
+int zipc__fenceless(void)
+{
+	pthread_once(&mb_once, mb_init);
+	return mb_ok;
+}
+
+/* S1: order our `sleepers` announcement before the re-check. */
+static void sleeper_barrier(void)
+{
+	atomic_thread_fence(memory_order_seq_cst); /* pairs with a fencing waker's W1 fence */
+	/* A fenceless waker (same kernel, registered) only has a compiler
+	 * barrier; this IPI-based barrier on every CPU running a registered
+	 * process makes its publish visible or its `sleepers` load see us. */
+	if (zipc__fenceless())
+		syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+}
+
+/* ----------------------------------------------------------------- futex */
+
+static void futex_sleep(_Atomic uint32_t *word, uint32_t val, int64_t ns)
+{
+	if (ns < 1000)
+		ns = 1000;
+	struct timespec ts = {.tv_sec = ns / ZIPC_SEC, .tv_nsec = ns % ZIPC_SEC};
+	/* shared futex: no FUTEX_PRIVATE_FLAG (the word is in a MAP_SHARED memfd) */
+	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+void zipc__wake(struct zipc_waitword *w)
+{
+	/* release: a sleeper that sees the new value sees our publish */
+	atomic_fetch_add_explicit(&w->seq, 1, memory_order_release);
+	syscall(SYS_futex, (uint32_t *)&w->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	atomic_fetch_add_explicit(&w->wakes, 1, memory_order_relaxed);
+}
+
+void zipc__wake_if_sleepers(struct zipc_waitword *w)
+{
+	atomic_thread_fence(memory_order_seq_cst); /* W1, slow path: always fence */
+	if (atomic_load_explicit(&w->sleepers, memory_order_relaxed))
+		zipc__wake(w);
+}
+
+/* ---------------------------------------------------------------- peers */
+
+int zipc__peer_alive(const struct zipc_ring_peer *e)
+{
+	/* acquire pairs with entry_fill()'s release store of the pid */
+	int32_t pid = atomic_load_explicit(&e->pid, memory_order_acquire);
+	uint64_t start = atomic_load_explicit(&e->start, memory_order_relaxed);
+	if (pid == 0)
+		return 1; /* ACTIVE, owner still writing its identity */
+	return zipc_pid_alive(pid, start);
+}
+
+void zipc__wait_resolve(const struct zipc_ring *r, const struct zipc_wait_opts *in,
+			struct zipc_wait_opts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (in)
+		*out = *in;
+	if (out->strategy == ZIPC_WAIT_DEFAULT)
+		out->strategy = r->p.wait;
+	if (out->spin_ns == 0)
+		out->spin_ns = 20000;
+	if (out->liveness_ns <= 0)
+		out->liveness_ns = 10 * ZIPC_MSEC;
+}
+
+/* ------------------------------------------------------------- producer */
+
+int zipc__producer_gate(zipc_producer *p, uint64_t end)
+{
+	struct zipc_ring *r = p->ring;
+	/* pairs with a joining consumer's seq_cst ACTIVE store: either we see
+	 * it, or its re-read of the cursor sees what we published */
+	atomic_thread_fence(memory_order_seq_cst);
+	uint64_t min = UINT64_MAX;
+	for (unsigned i = 0; i < r->p.max_consumers; i++) {
+		struct zipc_ring_peer *e = &r->cons[i];
+		uint32_t st = atomic_load_explicit(&e->state, memory_order_acquire);
+		if (st != ZIPC_PEER_ACTIVE && st != ZIPC_PEER_RESERVED)
+			continue;
+		/* P2: the consumer's reads of those slots happened before; pairs with C2 */
+		uint64_t s = atomic_load_explicit(&e->sequence, memory_order_acquire);
+		if (s < min)
+			min = s;
+	}
+	/* the highest sequence any consumer can legitimately have reached */
+	uint64_t top = p->mp ? atomic_load_explicit(&p->hdr->cursor, memory_order_acquire) : p->published;
+	if (min == UINT64_MAX) {
+		min = top; /* nobody gates: late joiners start at the cursor */
+	} else if (min > top || top - min > p->capacity) {
+		return -EPROTO; /* a consumer sequence in shared memory is impossible */
+	}
+	if (min > p->gate)
+		p->gate = min;
+	return end - p->gate > p->capacity ? -EAGAIN : 0;
+}
+
+int zipc__producer_mp_try_claim(zipc_producer *p, uint32_t n, uint64_t *seq)
+{
+	if (n - 1u >= p->capacity)
+		return -EINVAL;
+	struct zipc_ring_hdr *h = p->hdr;
+	uint64_t cur = atomic_load_explicit(&h->cursor, memory_order_relaxed);
+	for (;;) {
+		if (cur + n - p->gate > p->capacity) {
+			int rc = zipc__producer_gate(p, cur + n);
+			if (rc)
+				return rc;
+		}
+		/* relaxed: slots are published through avail[] (P1), and the
+		 * gating loads above are acquire, so our later slot writes
+		 * cannot move before them */
+		if (atomic_compare_exchange_weak_explicit(&h->cursor, &cur, cur + n, memory_order_relaxed,
+							  memory_order_relaxed))
+			break;
+		cpu_relax();
+	}
+	/* advisory record of the claim, for dead-producer diagnosis */
+	atomic_store_explicit(&p->me->sequence, cur, memory_order_relaxed);
+	atomic_store_explicit(&p->me->claim_end, cur + n, memory_order_relaxed);
+	*seq = cur;
+	return 0;
+}
+
+/* A producer blocked on a full ring: is the consumer gating it dead? */
+static int producer_liveness(zipc_producer *p, uint64_t end)
+{
+	struct zipc_ring *r = p->ring;
+	for (unsigned i = 0; i < r->p.max_consumers; i++) {
+		struct zipc_ring_peer *e = &r->cons[i];
+		if (atomic_load_explicit(&e->state, memory_order_acquire) != ZIPC_PEER_ACTIVE)
+			continue;
+		uint64_t s = atomic_load_explicit(&e->sequence, memory_order_acquire);
+		if (end - s > p->capacity && !zipc__peer_alive(e))
+			return -EOWNERDEAD;
+	}
+	return 0;
+}
+
+/* The end of the claim a waiting producer needs room for. */
+static uint64_t claim_end(zipc_producer *p, uint32_t n)
+{
+	uint64_t base = p->mp ? atomic_load_explicit(&p->hdr->cursor, memory_order_relaxed) : p->next;
+	return base + n;
+}
+
+int zipc__producer_claim_wait(zipc_producer *p, uint32_t n, int64_t timeout_ns, uint64_t *seq)
+{
+	struct zipc_waitword *w = &p->hdr->prod_wait;
+	int64_t t = zipc_now_ns();
+	int64_t deadline = timeout_ns < 0 ? INT64_MAX : t + timeout_ns;
+	int64_t spin_until = p->wait.strategy == ZIPC_WAIT_SPIN ? INT64_MAX : t + p->wait.spin_ns;
+	int64_t next_live = t + p->wait.liveness_ns;
+	atomic_fetch_add_explicit(&p->me->waits, 1, memory_order_relaxed);
+	for (unsigned iter = 1;; iter++) {
+		int rc = zipc_producer_try_claim(p, n, seq);
+		if (rc != -EAGAIN)
+			return rc;
+		if (t < spin_until && (iter & 63) != 0) {
+			cpu_relax();
+			continue;
+		}
+		t = zipc_now_ns();
+		if (t >= deadline) {
+			atomic_fetch_add_explicit(&p->me->timeouts, 1, memory_order_relaxed);
+			return -ETIMEDOUT;
+		}
+		if (t >= next_live) {
+			if ((rc = producer_liveness(p, claim_end(p, n))))
+				return rc;
+			next_live = t + p->wait.liveness_ns;
+		}
+		if (t < spin_until) {
+			cpu_relax();
+			continue;
+		}
+		if (p->wait.strategy == ZIPC_WAIT_YIELD) {
+			sched_yield();
+			continue;
+		}
+		/* ZIPC_WAIT_BLOCK: announce, re-check, sleep (S1) */
+		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
+		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
+		sleeper_barrier();
+		rc = zipc_producer_try_claim(p, n, seq);
+		if (rc == -EAGAIN) {
+			atomic_fetch_add_explicit(&p->me->sleeps, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
+			int64_t until = deadline < next_live ? deadline : next_live;
+			futex_sleep(&w->seq, v, until - t);
+		}
+		atomic_fetch_sub_explicit(&w->sleepers, 1, memory_order_relaxed);
+		if (rc != -EAGAIN)
+			return rc;
+		t = zipc_now_ns();
+	}
+}
+
+/* ------------------------------------------------------------- consumer */
+
+/* Nothing to read at c->seq: end of stream, or just empty? */
+static int64_t consumer_empty(zipc_consumer *c, uint64_t *seq)
+{
+	struct zipc_ring_hdr *h = c->hdr;
+	/* acquire pairs with the release decrement in zipc_producer_close():
+	 * everything the last producer published is visible now */
+	if (atomic_load_explicit(&h->ctl.producers_active, memory_order_acquire) != 0 ||
+	    atomic_load_explicit(&h->ctl.producer_attaches, memory_order_relaxed) == 0)
+		return -EAGAIN;
+	uint64_t s = c->seq;
+	if (!c->mp) {
+		uint64_t cur = atomic_load_explicit(&h->cursor, memory_order_acquire); /* C1 */
+		if (cur != s && cur - s <= c->capacity) {
+			c->ready = cur;
+			*seq = s;
+			return (int64_t)(cur - s);
+		}
+	} else if (atomic_load_explicit(&c->avail[s & c->mask], memory_order_acquire) == s + 1) {
+		c->ready = s + 1; /* C1 */
+		*seq = s;
+		return 1;
+	}
+	return -EPIPE;
+}
+
+int64_t zipc__consumer_refresh(zipc_consumer *c, uint64_t *seq)
+{
+	struct zipc_ring_hdr *h = c->hdr;
+	uint64_t s = c->seq;
+	uint64_t hi = atomic_load_explicit(&h->cursor, memory_order_acquire); /* C1 (SP) */
+	if (hi - s > c->capacity)
+		return -EPROTO; /* cursor behind us or more than a lap ahead: corrupted */
+	if (c->mp) {
+		uint64_t e = s;
+		/* C1: each slot's availability word, stored last by its producer */
+		while (e != hi && atomic_load_explicit(&c->avail[e & c->mask], memory_order_acquire) == e + 1)
+			e++;
+		hi = e;
+	}
+	if (hi == s)
+		return consumer_empty(c, seq);
+	c->ready = hi;
+	*seq = s;
+	return (int64_t)(hi - s);
+}
+
+/*
+ * A consumer waiting on an empty ring: has a producer it depends on died?
+ * SP: the producer is dead and we have read everything it published.
+ * MP: a dead producer's recorded claim covers the slot we wait for, or the
+ * slot stays claimed-but-unpublished for two liveness periods while some
+ * producer is dead, or every producer is dead and nothing is claimed.
+ */
+static int consumer_liveness(zipc_consumer *c, int *strikes)
+{
+	struct zipc_ring *r = c->ring;
+	unsigned active = 0, dead = 0, covering = 0;
+	uint64_t s = c->seq;
+	for (unsigned i = 0; i < r->p.max_producers; i++) {
+		struct zipc_ring_peer *e = &r->prod[i];
+		if (atomic_load_explicit(&e->state, memory_order_acquire) != ZIPC_PEER_ACTIVE)
+			continue;
+		active++;
+		if (zipc__peer_alive(e))
+			continue;
+		dead++;
+		uint64_t lo = atomic_load_explicit(&e->sequence, memory_order_relaxed);
+		uint64_t hi = atomic_load_explicit(&e->claim_end, memory_order_relaxed);
+		if (c->mp && s >= lo && s < hi)
+			covering++;
+	}
+	if (dead == 0) {
+		*strikes = 0;
+		return 0;
+	}
+	if (!c->mp)
+		return -EOWNERDEAD;
+	uint64_t claimed = atomic_load_explicit(&c->hdr->cursor, memory_order_acquire);
+	if (claimed == s)
+		return dead == active ? -EOWNERDEAD : 0;
+	if (covering || ++*strikes >= 2)
+		return -EOWNERDEAD;
+	return 0;
+}
+
+int64_t zipc__consumer_wait(zipc_consumer *c, int64_t timeout_ns, uint64_t *seq)
+{
+	struct zipc_waitword *w = &c->hdr->cons_wait;
+	int64_t t = zipc_now_ns();
+	int64_t deadline = timeout_ns < 0 ? INT64_MAX : t + timeout_ns;
+	int64_t spin_until = c->wait.strategy == ZIPC_WAIT_SPIN ? INT64_MAX : t + c->wait.spin_ns;
+	int64_t next_live = t + c->wait.liveness_ns;
+	int strikes = 0;
+	atomic_fetch_add_explicit(&c->me->waits, 1, memory_order_relaxed);
+	for (unsigned iter = 1;; iter++) {
+		int64_t r = zipc_consumer_try_peek(c, seq);
+		if (r != -EAGAIN)
+			return r;
+		if (t < spin_until && (iter & 63) != 0) {
+			cpu_relax();
+			continue;
+		}
+		t = zipc_now_ns();
+		if (t >= deadline) {
+			atomic_fetch_add_explicit(&c->me->timeouts, 1, memory_order_relaxed);
+			return -ETIMEDOUT;
+		}
+		if (t >= next_live) {
+			int rc = consumer_liveness(c, &strikes);
+			if (rc) {
+				/* a last look: data published just before the death */
+				r = zipc_consumer_try_peek(c, seq);
+				return r != -EAGAIN ? r : rc;
+			}
+			next_live = t + c->wait.liveness_ns;
+		}
+		if (t < spin_until) {
+			cpu_relax();
+			continue;
+		}
+		if (c->wait.strategy == ZIPC_WAIT_YIELD) {
+			sched_yield();
+			continue;
+		}
+		/* ZIPC_WAIT_BLOCK: announce, re-check, sleep (S1) */
+		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
+		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
+		sleeper_barrier();
+		r = zipc_consumer_try_peek(c, seq);
+		if (r == -EAGAIN) {
+			atomic_fetch_add_explicit(&c->me->sleeps, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
+			int64_t until = deadline < next_live ? deadline : next_live;
+			futex_sleep(&w->seq, v, until - t);
+		}
+		atomic_fetch_sub_explicit(&w->sleepers, 1, memory_order_relaxed);
+		if (r != -EAGAIN)
+			return r;
+		t = zipc_now_ns();
+	}
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shm/serve.c - the name service: a region's creator serves its memfd over
+ * a UNIX socket <runtime dir>/<name>.sock with SCM_RIGHTS, checking each
+ * peer with SO_PEERCRED.  Ownership of a name is an flock on
+ * <runtime dir>/<name>.lock held for the life of the creator's handle, so a
+ * name left behind by a crashed creator is reclaimed by the next creator.
+ *
+ * Protocol (version 1): the client connects and reads one message: a
+ * one-byte status (0 = granted, else an errno value) carrying, when
+ * granted, the memfd in an SCM_RIGHTS control message.  The server reads
+ * nothing from the client, so a silent client cannot stall it.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "shm_pvt.h"
+
+/* Is @gid among the supplementary groups of process @pid? */
+static int pid_in_group(pid_t pid, gid_t gid)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int found = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		char *p = line + 7, *end;
+		for (;;) {
+			unsigned long g = strtoul(p, &end, 10);
+			if (end == p)
+				break;
+			if (g == (unsigned long)gid)
+				found = 1;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static int peer_allowed(const struct ucred *cr, int group)
+{
+	if (cr->uid == geteuid() || cr->uid == 0)
+		return 1;
+	if (group >= 0 && (cr->gid == (gid_t)group || pid_in_group(cr->pid, (gid_t)group)))
+		return 1;
+	return 0;
+}
+
+static void serve_one(struct zipc_region *r, int conn)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	unsigned char status = 0;
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0 || len != sizeof(cr))
+		status = EACCES;
+	else if (!peer_allowed(&cr, r->hdr->group))
+		status = EACCES;
+
+	struct iovec iov = {.iov_base = &status, .iov_len = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (status == 0) {
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &r->fd, sizeof(int));
+	} else {
+		zipc__log(ZIPC_LOG_WARN, "zipc: refused pid %d uid %u access to region '%s'",
+			  (int)cr.pid, (unsigned)cr.uid, r->hdr->name);
+	}
+	/* a fresh socket buffer always has room for one byte: never blocks */
+	(void)sendmsg(conn, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void *serve_thread(void *arg)
+{
+	struct zipc_region *r = arg;
+	struct pollfd pfd[2] = {{.fd = r->listen_fd, .events = POLLIN}, {.fd = r->stop_fd, .events = POLLIN}};
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			int conn = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (conn >= 0) {
+				serve_one(r, conn);
+				close(conn);
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Take the name's lock.  The lock file may be unlinked by its previous
+ * owner between our open and our flock, so check that the locked inode is
+ * still the one at the path.
+ */
+static int take_name_lock(struct zipc_region *r, int group)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		int fd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, group >= 0 ? 0640 : 0600);
+		if (fd < 0)
+			return errno == EACCES || errno == EPERM ? -EEXIST : -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+			close(fd);
+			return e == EWOULDBLOCK ? -EEXIST : -e;
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(r->lock_path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev) {
+			r->lock_fd = fd;
+			return 0;
+		}
+		close(fd); /* lost a race with an unlink: try again */
+	}
+	return -EAGAIN;
+}
+
+int zipc__serve_start(struct zipc_region *r, const char *name, int group)
+{
+	int rc = zipc__runtime_dir_prepare();
+	if (rc)
+		return rc == -EPERM ? -EACCES : rc;
+	if ((rc = zipc__runtime_path(r->sock_path, sizeof(r->sock_path), name, ".sock")) ||
+	    (rc = zipc__runtime_path(r->lock_path, sizeof(r->lock_path), name, ".lock")))
+		return rc;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(r->sock_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, r->sock_path);
+
+	if ((rc = take_name_lock(r, group)))
+		return rc;
+	/* We own the name: any socket file left there is a dead creator's. */
+	if (unlink(r->sock_path) != 0 && errno != ENOENT) {
+		rc = errno == EACCES || errno == EPERM ? -EEXIST : -errno;
+		goto fail;
+	}
+	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (r->listen_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/* connect() needs write permission on the socket file: the kernel
+	 * enforces the grant before SO_PEERCRED is even checked. */
+	if (chmod(r->sock_path, group >= 0 ? 0660 : 0600) != 0 ||
+	    (group >= 0 && chown(r->sock_path, (uid_t)-1, (gid_t)group) != 0) ||
+	    (group >= 0 && chown(r->lock_path, (uid_t)-1, (gid_t)group) != 0)) {
+		rc = -errno;
+		unlink(r->sock_path);
+		goto fail;
+	}
+	if (listen(r->listen_fd, 64) != 0) {
+		rc = -errno;
+		unlink(r->sock_path);
+		goto fail;
+	}
+	r->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (r->stop_fd < 0) {
+		rc = -errno;
+		unlink(r->sock_path);
+		goto fail;
+	}
+	rc = pthread_create(&r->server, NULL, serve_thread, r);
+	if (rc) {
+		rc = -rc;
+		unlink(r->sock_path);
+		goto fail;
+	}
+	r->server_running = 1;
+	return 0;
+fail:
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	if (r->stop_fd >= 0)
+		close(r->stop_fd);
+	r->listen_fd = r->stop_fd = -1;
+	unlink(r->lock_path);
+	close(r->lock_fd);
+	r->lock_fd = -1;
+	return rc;
+}
+
+void zipc__serve_stop(struct zipc_region *r)
+{
+	if (r->server_running) {
+		uint64_t one = 1;
+		ssize_t n = write(r->stop_fd, &one, sizeof(one));
+		(void)n;
+		pthread_join(r->server, NULL);
+		r->server_running = 0;
+	}
+	if (r->lock_fd >= 0) {
+		/* withdraw the name while we still hold its lock */
+		unlink(r->sock_path);
+		unlink(r->lock_path);
+		close(r->lock_fd);
+		r->lock_fd = -1;
+	}
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	if (r->stop_fd >= 0)
+		close(r->stop_fd);
+	r->listen_fd = r->stop_fd = -1;
+}
+
+int zipc__serve_fetch(const char *name)
+{
+	char path[256];
+	int rc = zipc__runtime_path(path, sizeof(path), name, ".sock");
+	if (rc)
+		return rc;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		close(s);
+		if (e == ENOENT || e == ENOTDIR)
+			return -ENOENT;
+		if (e == ECONNREFUSED)
+			return -EOWNERDEAD; /* the socket outlived its creator */
+		if (e == EACCES || e == EPERM)
+			return -EACCES;
+		return -e;
+	}
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+	unsigned char status = 0xff;
+	struct iovec iov = {.iov_base = &status, .iov_len = 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+	do
+		n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close(s);
+	if (n < 0)
+		return e == EAGAIN ? -ETIMEDOUT : -e;
+	int fd = -1, extra = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (fd < 0)
+				fd = got;
+			else {
+				close(got); /* never leak what a hostile server sends */
+				extra = 1;
+			}
+		}
+	}
+	if (n != 1 || status != 0 || fd < 0 || extra || (msg.msg_flags & MSG_CTRUNC)) {
+		if (fd >= 0)
+			close(fd);
+		if (n == 1 && status != 0 && status != 0xff)
+			return -(int)status;
+		return -EPROTO;
+	}
+	return fd;
+}
