@@ -38,6 +38,13 @@
 static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
 static int mb_ok; /* this process registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED */
 
+/* A forked child has a new mm: register it too, before it publishes. */
+static void mb_child(void)
+{
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0)
+		mb_ok = 0; /* handles opened from now on fence for themselves */
+}
+
 static void mb_init(void)
 {
 	const char *off = getenv("ZIPC_NO_MEMBARRIER");
@@ -47,8 +54,10 @@ static void mb_init(void)
 	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
 	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
 		return;
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0)
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0) {
 		mb_ok = 1;
+		pthread_atfork(NULL, NULL, mb_child);
+	}
 }
 
 int zipc__fenceless(void)
@@ -118,6 +127,79 @@ void zipc__wait_resolve(const struct zipc_ring *r, const struct zipc_wait_opts *
 		out->spin_ns = 20000;
 	if (out->liveness_ns <= 0)
 		out->liveness_ns = 10 * ZIPC_MSEC;
+}
+
+/* ------------------------------------------------------------ wait loop */
+
+/*
+ * One wait, whatever the strategy: @check is retried until it returns
+ * anything but -EAGAIN; every liveness_ns @live looks for dead peers.
+ * SPIN spins with a pause, YIELD spins spin_ns then yields, BLOCK spins
+ * spin_ns then sleeps on @w (S1), in slices no longer than liveness_ns.
+ */
+struct waiter {
+	const struct zipc_wait_opts *opts;
+	struct zipc_waitword *w;     /* where BLOCK sleeps */
+	struct zipc_ring_peer *me;   /* counters */
+	int64_t (*check)(void *arg);
+	int (*live)(void *arg);
+	void *arg;
+};
+
+static int64_t wait_loop(const struct waiter *wt, int64_t timeout_ns)
+{
+	const struct zipc_wait_opts *o = wt->opts;
+	struct zipc_waitword *w = wt->w;
+	int64_t t = zipc_now_ns();
+	int64_t deadline = timeout_ns < 0 ? INT64_MAX : t + timeout_ns;
+	int64_t spin_until = o->strategy == ZIPC_WAIT_SPIN ? INT64_MAX : t + (int64_t)o->spin_ns;
+	int64_t next_live = t + o->liveness_ns;
+	atomic_fetch_add_explicit(&wt->me->waits, 1, memory_order_relaxed);
+	for (unsigned iter = 1;; iter++) {
+		int64_t r = wt->check(wt->arg);
+		if (r != -EAGAIN)
+			return r;
+		if (t < spin_until && (iter & 63) != 0) {
+			cpu_relax();
+			continue;
+		}
+		t = zipc_now_ns();
+		if (t >= deadline) {
+			atomic_fetch_add_explicit(&wt->me->timeouts, 1, memory_order_relaxed);
+			return -ETIMEDOUT;
+		}
+		if (t >= next_live) {
+			int rc = wt->live(wt->arg);
+			if (rc) {
+				r = wt->check(wt->arg); /* a last look: done just before the death? */
+				return r != -EAGAIN ? r : rc;
+			}
+			next_live = t + o->liveness_ns;
+		}
+		if (t < spin_until) {
+			cpu_relax();
+			continue;
+		}
+		if (o->strategy == ZIPC_WAIT_YIELD) {
+			sched_yield();
+			continue;
+		}
+		/* ZIPC_WAIT_BLOCK: announce, re-check, sleep (S1) */
+		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
+		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
+		sleeper_barrier();
+		r = wt->check(wt->arg);
+		if (r == -EAGAIN) {
+			atomic_fetch_add_explicit(&wt->me->sleeps, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
+			int64_t until = deadline < next_live ? deadline : next_live;
+			futex_sleep(&w->seq, v, until - t);
+		}
+		atomic_fetch_sub_explicit(&w->sleepers, 1, memory_order_relaxed);
+		if (r != -EAGAIN)
+			return r;
+		t = zipc_now_ns();
+	}
 }
 
 /* ------------------------------------------------------------- producer */
@@ -200,56 +282,60 @@ static uint64_t claim_end(zipc_producer *p, uint32_t n)
 	return base + n;
 }
 
+struct claim_arg {
+	zipc_producer *p;
+	uint32_t n;
+	uint64_t *seq;
+	uint64_t target; /* flush: sequence every consumer must reach */
+};
+
+static int64_t claim_check(void *arg)
+{
+	struct claim_arg *a = arg;
+	return zipc_producer_try_claim(a->p, a->n, a->seq);
+}
+
+static int claim_live(void *arg)
+{
+	struct claim_arg *a = arg;
+	return producer_liveness(a->p, claim_end(a->p, a->n));
+}
+
 int zipc__producer_claim_wait(zipc_producer *p, uint32_t n, int64_t timeout_ns, uint64_t *seq)
 {
-	struct zipc_waitword *w = &p->hdr->prod_wait;
-	int64_t t = zipc_now_ns();
-	int64_t deadline = timeout_ns < 0 ? INT64_MAX : t + timeout_ns;
-	int64_t spin_until = p->wait.strategy == ZIPC_WAIT_SPIN ? INT64_MAX : t + p->wait.spin_ns;
-	int64_t next_live = t + p->wait.liveness_ns;
-	atomic_fetch_add_explicit(&p->me->waits, 1, memory_order_relaxed);
-	for (unsigned iter = 1;; iter++) {
-		int rc = zipc_producer_try_claim(p, n, seq);
-		if (rc != -EAGAIN)
-			return rc;
-		if (t < spin_until && (iter & 63) != 0) {
-			cpu_relax();
-			continue;
-		}
-		t = zipc_now_ns();
-		if (t >= deadline) {
-			atomic_fetch_add_explicit(&p->me->timeouts, 1, memory_order_relaxed);
-			return -ETIMEDOUT;
-		}
-		if (t >= next_live) {
-			if ((rc = producer_liveness(p, claim_end(p, n))))
-				return rc;
-			next_live = t + p->wait.liveness_ns;
-		}
-		if (t < spin_until) {
-			cpu_relax();
-			continue;
-		}
-		if (p->wait.strategy == ZIPC_WAIT_YIELD) {
-			sched_yield();
-			continue;
-		}
-		/* ZIPC_WAIT_BLOCK: announce, re-check, sleep (S1) */
-		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
-		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
-		sleeper_barrier();
-		rc = zipc_producer_try_claim(p, n, seq);
-		if (rc == -EAGAIN) {
-			atomic_fetch_add_explicit(&p->me->sleeps, 1, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
-			int64_t until = deadline < next_live ? deadline : next_live;
-			futex_sleep(&w->seq, v, until - t);
-		}
-		atomic_fetch_sub_explicit(&w->sleepers, 1, memory_order_relaxed);
-		if (rc != -EAGAIN)
-			return rc;
-		t = zipc_now_ns();
-	}
+	struct claim_arg a = {.p = p, .n = n, .seq = seq};
+	struct waiter wt = {.opts = &p->wait, .w = &p->hdr->prod_wait, .me = p->me,
+			    .check = claim_check, .live = claim_live, .arg = &a};
+	return (int)wait_loop(&wt, timeout_ns);
+}
+
+static int64_t flush_check(void *arg)
+{
+	struct claim_arg *a = arg;
+	/* end = target + capacity: "room for a whole ring" means every
+	 * gating consumer has released everything below target */
+	int rc = zipc__producer_gate(a->p, a->target + a->p->capacity);
+	return rc == 0 && a->p->gate >= a->target ? 0 : (rc ? rc : -EAGAIN);
+}
+
+static int flush_live(void *arg)
+{
+	struct claim_arg *a = arg;
+	return producer_liveness(a->p, a->target + a->p->capacity);
+}
+
+int zipc_producer_flush(zipc_producer *p, int64_t timeout_ns)
+{
+	if (!p)
+		return -EINVAL;
+	struct claim_arg a = {.p = p};
+	a.target = p->mp ? atomic_load_explicit(&p->me->claim_end, memory_order_relaxed) : p->published;
+	int64_t r = flush_check(&a);
+	if (r != -EAGAIN || timeout_ns == 0)
+		return (int)r;
+	struct waiter wt = {.opts = &p->wait, .w = &p->hdr->prod_wait, .me = p->me,
+			    .check = flush_check, .live = flush_live, .arg = &a};
+	return (int)wait_loop(&wt, timeout_ns);
 }
 
 /* ------------------------------------------------------------- consumer */
@@ -339,59 +425,28 @@ static int consumer_liveness(zipc_consumer *c, int *strikes)
 	return 0;
 }
 
+struct peek_arg {
+	zipc_consumer *c;
+	uint64_t *seq;
+	int strikes;
+};
+
+static int64_t peek_check(void *arg)
+{
+	struct peek_arg *a = arg;
+	return zipc_consumer_try_peek(a->c, a->seq);
+}
+
+static int peek_live(void *arg)
+{
+	struct peek_arg *a = arg;
+	return consumer_liveness(a->c, &a->strikes);
+}
+
 int64_t zipc__consumer_wait(zipc_consumer *c, int64_t timeout_ns, uint64_t *seq)
 {
-	struct zipc_waitword *w = &c->hdr->cons_wait;
-	int64_t t = zipc_now_ns();
-	int64_t deadline = timeout_ns < 0 ? INT64_MAX : t + timeout_ns;
-	int64_t spin_until = c->wait.strategy == ZIPC_WAIT_SPIN ? INT64_MAX : t + c->wait.spin_ns;
-	int64_t next_live = t + c->wait.liveness_ns;
-	int strikes = 0;
-	atomic_fetch_add_explicit(&c->me->waits, 1, memory_order_relaxed);
-	for (unsigned iter = 1;; iter++) {
-		int64_t r = zipc_consumer_try_peek(c, seq);
-		if (r != -EAGAIN)
-			return r;
-		if (t < spin_until && (iter & 63) != 0) {
-			cpu_relax();
-			continue;
-		}
-		t = zipc_now_ns();
-		if (t >= deadline) {
-			atomic_fetch_add_explicit(&c->me->timeouts, 1, memory_order_relaxed);
-			return -ETIMEDOUT;
-		}
-		if (t >= next_live) {
-			int rc = consumer_liveness(c, &strikes);
-			if (rc) {
-				/* a last look: data published just before the death */
-				r = zipc_consumer_try_peek(c, seq);
-				return r != -EAGAIN ? r : rc;
-			}
-			next_live = t + c->wait.liveness_ns;
-		}
-		if (t < spin_until) {
-			cpu_relax();
-			continue;
-		}
-		if (c->wait.strategy == ZIPC_WAIT_YIELD) {
-			sched_yield();
-			continue;
-		}
-		/* ZIPC_WAIT_BLOCK: announce, re-check, sleep (S1) */
-		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
-		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
-		sleeper_barrier();
-		r = zipc_consumer_try_peek(c, seq);
-		if (r == -EAGAIN) {
-			atomic_fetch_add_explicit(&c->me->sleeps, 1, memory_order_relaxed);
-			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
-			int64_t until = deadline < next_live ? deadline : next_live;
-			futex_sleep(&w->seq, v, until - t);
-		}
-		atomic_fetch_sub_explicit(&w->sleepers, 1, memory_order_relaxed);
-		if (r != -EAGAIN)
-			return r;
-		t = zipc_now_ns();
-	}
+	struct peek_arg a = {.c = c, .seq = seq};
+	struct waiter wt = {.opts = &c->wait, .w = &c->hdr->cons_wait, .me = c->me,
+			    .check = peek_check, .live = peek_live, .arg = &a};
+	return wait_loop(&wt, timeout_ns);
 }

@@ -46,6 +46,7 @@ static struct zipc_region *region_new(void)
 		return NULL;
 	r->fd = r->lock_fd = r->listen_fd = r->stop_fd = -1;
 	r->base = MAP_FAILED;
+	r->owner_pid = getpid();
 	return r;
 }
 
@@ -53,8 +54,12 @@ static void region_free(struct zipc_region *r)
 {
 	if (!r)
 		return;
-	if (r->is_creator)
+	/* a forked child closing an inherited creator handle must not stop the
+	 * parent's server or withdraw its name: it only drops its copies */
+	if (r->is_creator && r->owner_pid == getpid())
 		zipc__serve_stop(r);
+	else
+		zipc__serve_drop(r);
 	if (r->base != MAP_FAILED)
 		munmap(r->base, r->map_size);
 	if (r->fd >= 0)

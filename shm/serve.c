@@ -305,3 +305,17 @@ int zipc__serve_fetch(const char *name)
 	}
 	return fd;
 }
+
+void zipc__serve_drop(struct zipc_region *r)
+{
+	/* the lock is an flock on the open file description shared with the
+	 * creator: closing our copy does not release it */
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	if (r->listen_fd >= 0)
+		close(r->listen_fd);
+	if (r->stop_fd >= 0)
+		close(r->stop_fd);
+	r->lock_fd = r->listen_fd = r->stop_fd = -1;
+	r->server_running = 0;
+}

@@ -20,6 +20,7 @@ struct zipc_region {
 	struct zipc_region_hdr hdr_copy;
 	int read_only;
 	int is_creator;
+	pid_t owner_pid;             /* process that created the handle (fork check) */
 	/* name service (creator only, unless anonymous) */
 	int lock_fd;                 /* flock'd <dir>/<name>.lock, or -1 */
 	int listen_fd;               /* bound <dir>/<name>.sock, or -1 */
@@ -49,6 +50,8 @@ int zipc__runtime_dir_prepare(void);
 /* Name service: start serving @r's memfd under its name (creator side). */
 int zipc__serve_start(struct zipc_region *r, const char *name, int group);
 void zipc__serve_stop(struct zipc_region *r);
+/* In a forked child: close the inherited server descriptors only. */
+void zipc__serve_drop(struct zipc_region *r);
 
 /* Client side: fetch the memfd served under @name; returns fd or -errno. */
 int zipc__serve_fetch(const char *name);

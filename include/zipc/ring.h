@@ -287,6 +287,16 @@ ZIPC_INLINE void *zipc_producer_slot(const zipc_producer *p, uint64_t seq);
 ZIPC_INLINE int zipc_producer_publish(zipc_producer *p, uint64_t seq, uint32_t n);
 
 /**
+ * zipc_producer_flush() - wait until every gating consumer has released
+ * everything this producer published (SP) or claimed (MP), so the producer
+ * may exit knowing its messages were read, not only published.
+ * @timeout_ns: as zipc_producer_claim().
+ * Return: 0; -ETIMEDOUT; -EOWNERDEAD (a consumer it waits for died);
+ * -EINVAL; -EPROTO.
+ */
+ZIPC_API int zipc_producer_flush(zipc_producer *p, int64_t timeout_ns);
+
+/**
  * zipc_producer_send() - copy @len bytes into one slot and publish it.
  * @timeout_ns: as zipc_producer_claim().
  * Return: 0; -EMSGSIZE (@len > slot size); codes of zipc_producer_claim().
