@@ -474,8 +474,9 @@ int zipc_ring_stat(const zipc_ring *r, struct zipc_ring_stat *st, struct zipc_ri
 	st->max_producers = r->p.max_producers;
 	st->max_consumers = r->p.max_consumers;
 	st->numa_node = r->p.numa_node;
-	st->claimed = atomic_load_explicit(&h->cursor, memory_order_acquire);
-	st->published = st->claimed;
+	/* the cursor before and after the consumer sequences: a live ring
+	 * moves while we read it, and only these bounds are certain */
+	uint64_t before = atomic_load_explicit(&h->cursor, memory_order_acquire);
 	st->producers_active = atomic_load_explicit(&h->ctl.producers_active, memory_order_relaxed);
 	st->consumers_active = atomic_load_explicit(&h->ctl.consumers_active, memory_order_relaxed);
 	st->producer_attaches = atomic_load_explicit(&h->ctl.producer_attaches, memory_order_relaxed);
@@ -493,9 +494,11 @@ int zipc_ring_stat(const zipc_ring *r, struct zipc_ring_stat *st, struct zipc_ri
 				min = q;
 		}
 	}
+	st->claimed = atomic_load_explicit(&h->cursor, memory_order_acquire);
+	st->published = st->claimed;
 	if (min == UINT64_MAX)
 		min = st->claimed;
-	if (min > st->claimed || st->claimed - min > r->p.capacity)
+	if (min > st->claimed || (before > min && before - min > r->p.capacity))
 		return -EPROTO;
 	st->min_consumer = min;
 	if (r->avail) {

@@ -210,6 +210,8 @@ int zipc__producer_gate(zipc_producer *p, uint64_t end)
 	/* pairs with a joining consumer's seq_cst ACTIVE store: either we see
 	 * it, or its re-read of the cursor sees what we published */
 	atomic_thread_fence(memory_order_seq_cst);
+	/* MP: no sequence read below can be more than a ring behind this */
+	uint64_t low = p->mp ? atomic_load_explicit(&p->hdr->cursor, memory_order_acquire) : p->next;
 	uint64_t min = UINT64_MAX;
 	for (unsigned i = 0; i < r->p.max_consumers; i++) {
 		struct zipc_ring_peer *e = &r->cons[i];
@@ -221,11 +223,12 @@ int zipc__producer_gate(zipc_producer *p, uint64_t end)
 		if (s < min)
 			min = s;
 	}
-	/* the highest sequence any consumer can legitimately have reached */
+	/* the highest sequence any consumer can legitimately have reached,
+	 * read after the sequences (a consumer may pass an earlier read) */
 	uint64_t top = p->mp ? atomic_load_explicit(&p->hdr->cursor, memory_order_acquire) : p->published;
 	if (min == UINT64_MAX) {
 		min = top; /* nobody gates: late joiners start at the cursor */
-	} else if (min > top || top - min > p->capacity) {
+	} else if (min > top || (low > min && low - min > p->capacity)) {
 		return -EPROTO; /* a consumer sequence in shared memory is impossible */
 	}
 	if (min > p->gate)

@@ -152,11 +152,6 @@ int zipc__serve_start(struct zipc_region *r, const char *name, int group)
 	if ((rc = zipc__runtime_path(r->sock_path, sizeof(r->sock_path), name, ".sock")) ||
 	    (rc = zipc__runtime_path(r->lock_path, sizeof(r->lock_path), name, ".lock")))
 		return rc;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(r->sock_path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, r->sock_path);
-
 	if ((rc = take_name_lock(r, group)))
 		return rc;
 	/* We own the name: any socket file left there is a dead creator's. */
@@ -169,22 +164,29 @@ int zipc__serve_start(struct zipc_region *r, const char *name, int group)
 		rc = -errno;
 		goto fail;
 	}
-	if (bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+	/* bind under a temporary name and rename into place once listening,
+	 * so an attacher never finds a socket that refuses connections */
+	char tmp[sizeof(r->sock_path) + 32];
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", r->sock_path, (int)getpid());
+	struct sockaddr_un ta = {.sun_family = AF_UNIX};
+	if (strlen(tmp) >= sizeof(ta.sun_path)) {
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	strcpy(ta.sun_path, tmp);
+	unlink(tmp);
+	if (bind(r->listen_fd, (struct sockaddr *)&ta, sizeof(ta)) != 0) {
 		rc = -errno;
 		goto fail;
 	}
 	/* connect() needs write permission on the socket file: the kernel
 	 * enforces the grant before SO_PEERCRED is even checked. */
-	if (chmod(r->sock_path, group >= 0 ? 0660 : 0600) != 0 ||
-	    (group >= 0 && chown(r->sock_path, (uid_t)-1, (gid_t)group) != 0) ||
-	    (group >= 0 && chown(r->lock_path, (uid_t)-1, (gid_t)group) != 0)) {
+	if (chmod(tmp, group >= 0 ? 0660 : 0600) != 0 ||
+	    (group >= 0 && chown(tmp, (uid_t)-1, (gid_t)group) != 0) ||
+	    (group >= 0 && chown(r->lock_path, (uid_t)-1, (gid_t)group) != 0) || listen(r->listen_fd, 64) != 0 ||
+	    rename(tmp, r->sock_path) != 0) {
 		rc = -errno;
-		unlink(r->sock_path);
-		goto fail;
-	}
-	if (listen(r->listen_fd, 64) != 0) {
-		rc = -errno;
-		unlink(r->sock_path);
+		unlink(tmp);
 		goto fail;
 	}
 	r->stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -253,7 +255,7 @@ int zipc__serve_fetch(const char *name)
 	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		int e = errno;
 		close(s);
-		if (e == ENOENT || e == ENOTDIR)
+		if (e == ENOENT || e == ENOTDIR || e == ECONNRESET)
 			return -ENOENT;
 		if (e == ECONNREFUSED)
 			return -EOWNERDEAD; /* the socket outlived its creator */
@@ -278,8 +280,13 @@ int zipc__serve_fetch(const char *name)
 	while (n < 0 && errno == EINTR);
 	int e = errno;
 	close(s);
-	if (n < 0)
+	if (n < 0) {
+		if (e == ECONNRESET)
+			return -ENOENT; /* the creator closed the region meanwhile */
 		return e == EAGAIN ? -ETIMEDOUT : -e;
+	}
+	if (n == 0)
+		return -ENOENT; /* closed without an answer: the creator is closing */
 	int fd = -1, extra = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)

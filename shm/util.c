@@ -22,7 +22,7 @@ const char *zipc_strerror(int err)
 		err = -err;
 	switch (err) {
 	case 0: return "success";
-	case EAGAIN: return "would block: ring full (producer) or empty (consumer)";
+	case EAGAIN: return "would block: ring full (producer) or empty (consumer), or region still being created";
 	case ETIMEDOUT: return "wait timed out";
 	case EPIPE: return "end of stream: every producer has closed";
 	case EOWNERDEAD: return "peer process died (producer, consumer or region creator)";
@@ -192,9 +192,16 @@ int zipc__runtime_dir_prepare(void)
 	}
 	if (errno != EEXIST)
 		return -errno;
-	if (stat(dir, &st) != 0)
+	if (lstat(dir, &st) != 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
+	/* a shared directory must be sticky (nobody removes another user's
+	 * names) and owned by root or by us (nobody can take that away) */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX))) {
+		zipc__log(ZIPC_LOG_ERROR, "zipc: runtime directory %s is not safe (owner %u, mode %o)", dir,
+			  (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return -EACCES;
+	}
 	return 0;
 }

@@ -119,7 +119,8 @@ struct zipc_ring_peer_stat {
 	int32_t pid;          /**< owner pid (0 if none) */
 	int alive;            /**< 1 if the owner runs (or slot reserved), 0 if dead */
 	uint32_t wait;        /**< enum zipc_wait_strategy of the end */
-	uint64_t sequence;    /**< consumer: next sequence to read; producer: start of last claim */
+	uint64_t sequence;    /**< consumer: next sequence to read; MP producer: start of its last claim;
+	                       *   SP producer: the cursor when it opened */
 	uint64_t lag;         /**< consumer: published cursor - sequence (slots) */
 	uint64_t waits;       /**< times the end found the ring full/empty and waited */
 	uint64_t sleeps;      /**< times it slept on the futex */
