@@ -36,7 +36,7 @@ WARN = -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -Iinclude -pthread
 LIB_CFLAGS = $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 # pkg-config is evaluated lazily (recursive variables), after deps.sh ran.
-LIB_LIBS = $(shell pkg-config --libs numa) -pthread
+LIB_LIBS = $(shell pkg-config --libs numa liburing) -pthread
 TOOL_LIBS = $(shell pkg-config --libs json-c hwloc)
 TEST_LIBS = $(shell pkg-config --libs criterion)
 

@@ -37,4 +37,37 @@ void zipc__wait_resolve(const struct zipc_ring *r, const struct zipc_wait_opts *
 /* Wake one direction's sleepers if any announced (after a state change). */
 void zipc__wake_if_sleepers(struct zipc_waitword *w);
 
+/* Spin-wait hint for the CPU. */
+#if defined(__x86_64__) || defined(__i386__)
+#define zipc__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define zipc__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define zipc__cpu_relax() atomic_signal_fence(memory_order_seq_cst)
+#endif
+
+/*
+ * One wait, whatever the strategy (used by every ring kind): @check is
+ * retried until it returns anything but -EAGAIN; every liveness_ns @live
+ * looks for dead peers (a non-zero return ends the wait with that code,
+ * after one last @check).  SPIN spins with a pause, YIELD spins spin_ns
+ * then yields, BLOCK spins spin_ns then sleeps on @w (S1 in ring_pvt.h) in
+ * slices no longer than liveness_ns.  Counters go to @me.
+ */
+struct zipc__waiter {
+	const struct zipc_wait_opts *opts;
+	struct zipc_waitword *w;   /* where BLOCK sleeps */
+	struct zipc_ring_peer *me; /* waits / sleeps / timeouts counters */
+	int64_t (*check)(void *arg);
+	int (*live)(void *arg);
+	void *arg;
+};
+int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns);
+
+/* S1 barrier: order a sleeper's announcement before its re-check. */
+void zipc__sleeper_barrier(void);
+
+/* FUTEX_WAIT (shared, never private) on @word while it holds @val, at most @ns. */
+void zipc__futex_sleep(_Atomic uint32_t *word, uint32_t val, int64_t ns);
+
 #endif /* ZIPC_RING_INT_H */

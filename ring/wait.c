@@ -25,13 +25,6 @@
 
 #include "ring_int.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#define cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define cpu_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define cpu_relax() atomic_signal_fence(memory_order_seq_cst)
-#endif
 
 /* ------------------------------------------------------------ membarrier */
 
@@ -67,7 +60,7 @@ int zipc__fenceless(void)
 }
 
 /* S1: order our `sleepers` announcement before the re-check. */
-static void sleeper_barrier(void)
+void zipc__sleeper_barrier(void)
 {
 	atomic_thread_fence(memory_order_seq_cst); /* pairs with a fencing waker's W1 fence */
 	/* A fenceless waker (same kernel, registered) only has a compiler
@@ -79,7 +72,7 @@ static void sleeper_barrier(void)
 
 /* ----------------------------------------------------------------- futex */
 
-static void futex_sleep(_Atomic uint32_t *word, uint32_t val, int64_t ns)
+void zipc__futex_sleep(_Atomic uint32_t *word, uint32_t val, int64_t ns)
 {
 	if (ns < 1000)
 		ns = 1000;
@@ -131,22 +124,7 @@ void zipc__wait_resolve(const struct zipc_ring *r, const struct zipc_wait_opts *
 
 /* ------------------------------------------------------------ wait loop */
 
-/*
- * One wait, whatever the strategy: @check is retried until it returns
- * anything but -EAGAIN; every liveness_ns @live looks for dead peers.
- * SPIN spins with a pause, YIELD spins spin_ns then yields, BLOCK spins
- * spin_ns then sleeps on @w (S1), in slices no longer than liveness_ns.
- */
-struct waiter {
-	const struct zipc_wait_opts *opts;
-	struct zipc_waitword *w;     /* where BLOCK sleeps */
-	struct zipc_ring_peer *me;   /* counters */
-	int64_t (*check)(void *arg);
-	int (*live)(void *arg);
-	void *arg;
-};
-
-static int64_t wait_loop(const struct waiter *wt, int64_t timeout_ns)
+int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns)
 {
 	const struct zipc_wait_opts *o = wt->opts;
 	struct zipc_waitword *w = wt->w;
@@ -160,7 +138,7 @@ static int64_t wait_loop(const struct waiter *wt, int64_t timeout_ns)
 		if (r != -EAGAIN)
 			return r;
 		if (t < spin_until && (iter & 63) != 0) {
-			cpu_relax();
+			zipc__cpu_relax();
 			continue;
 		}
 		t = zipc_now_ns();
@@ -177,7 +155,7 @@ static int64_t wait_loop(const struct waiter *wt, int64_t timeout_ns)
 			next_live = t + o->liveness_ns;
 		}
 		if (t < spin_until) {
-			cpu_relax();
+			zipc__cpu_relax();
 			continue;
 		}
 		if (o->strategy == ZIPC_WAIT_YIELD) {
@@ -187,13 +165,13 @@ static int64_t wait_loop(const struct waiter *wt, int64_t timeout_ns)
 		/* ZIPC_WAIT_BLOCK: announce, re-check, sleep (S1) */
 		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
 		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
-		sleeper_barrier();
+		zipc__sleeper_barrier();
 		r = wt->check(wt->arg);
 		if (r == -EAGAIN) {
 			atomic_fetch_add_explicit(&wt->me->sleeps, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
 			int64_t until = deadline < next_live ? deadline : next_live;
-			futex_sleep(&w->seq, v, until - t);
+			zipc__futex_sleep(&w->seq, v, until - t);
 		}
 		atomic_fetch_sub_explicit(&w->sleepers, 1, memory_order_relaxed);
 		if (r != -EAGAIN)
@@ -254,7 +232,7 @@ int zipc__producer_mp_try_claim(zipc_producer *p, uint32_t n, uint64_t *seq)
 		if (atomic_compare_exchange_weak_explicit(&h->cursor, &cur, cur + n, memory_order_relaxed,
 							  memory_order_relaxed))
 			break;
-		cpu_relax();
+		zipc__cpu_relax();
 	}
 	/* advisory record of the claim, for dead-producer diagnosis */
 	atomic_store_explicit(&p->me->sequence, cur, memory_order_relaxed);
@@ -307,9 +285,9 @@ static int claim_live(void *arg)
 int zipc__producer_claim_wait(zipc_producer *p, uint32_t n, int64_t timeout_ns, uint64_t *seq)
 {
 	struct claim_arg a = {.p = p, .n = n, .seq = seq};
-	struct waiter wt = {.opts = &p->wait, .w = &p->hdr->prod_wait, .me = p->me,
+	struct zipc__waiter wt = {.opts = &p->wait, .w = &p->hdr->prod_wait, .me = p->me,
 			    .check = claim_check, .live = claim_live, .arg = &a};
-	return (int)wait_loop(&wt, timeout_ns);
+	return (int)zipc__wait_loop(&wt, timeout_ns);
 }
 
 static int64_t flush_check(void *arg)
@@ -336,9 +314,9 @@ int zipc_producer_flush(zipc_producer *p, int64_t timeout_ns)
 	int64_t r = flush_check(&a);
 	if (r != -EAGAIN || timeout_ns == 0)
 		return (int)r;
-	struct waiter wt = {.opts = &p->wait, .w = &p->hdr->prod_wait, .me = p->me,
+	struct zipc__waiter wt = {.opts = &p->wait, .w = &p->hdr->prod_wait, .me = p->me,
 			    .check = flush_check, .live = flush_live, .arg = &a};
-	return (int)wait_loop(&wt, timeout_ns);
+	return (int)zipc__wait_loop(&wt, timeout_ns);
 }
 
 /* ------------------------------------------------------------- consumer */
@@ -449,7 +427,7 @@ static int peek_live(void *arg)
 int64_t zipc__consumer_wait(zipc_consumer *c, int64_t timeout_ns, uint64_t *seq)
 {
 	struct peek_arg a = {.c = c, .seq = seq};
-	struct waiter wt = {.opts = &c->wait, .w = &c->hdr->cons_wait, .me = c->me,
+	struct zipc__waiter wt = {.opts = &c->wait, .w = &c->hdr->cons_wait, .me = c->me,
 			    .check = peek_check, .live = peek_live, .arg = &a};
-	return wait_loop(&wt, timeout_ns);
+	return zipc__wait_loop(&wt, timeout_ns);
 }

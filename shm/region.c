@@ -94,7 +94,7 @@ int zipc_region_create(const char *name, const struct zipc_region_opts *opts, zi
 	int anonymous = !!(opts->flags & ZIPC_REGION_ANONYMOUS);
 	int node = (opts->flags & ZIPC_REGION_NUMA_BIND) ? opts->numa_node : -1;
 	int group = (opts->flags & ZIPC_REGION_GROUP) ? opts->group : -1;
-	if (opts->size == 0 || opts->size > MAX_AREA || (kind != ZIPC_KIND_RAW && kind != ZIPC_KIND_RING) ||
+	if (opts->size == 0 || opts->size > MAX_AREA || (kind < ZIPC_KIND_RAW || kind > ZIPC_KIND_MAX) ||
 	    (opts->flags & ~(uint32_t)REGION_FLAGS) || ((opts->flags & ZIPC_REGION_NUMA_BIND) && node < 0) ||
 	    ((opts->flags & ZIPC_REGION_GROUP) && group < 0))
 		return -EINVAL;
@@ -194,7 +194,7 @@ static int validate(struct zipc_region *r, uint64_t file_size)
 		return -EPROTO;
 	if (h.hdr_size != ZIPC_REGION_HDR_SIZE || h.user_off != h.hdr_size || h.total_size < h.user_off ||
 	    h.user_size != h.total_size - h.user_off || h.user_size == 0 || h.user_size > MAX_AREA ||
-	    (h.kind != ZIPC_KIND_RAW && h.kind != ZIPC_KIND_RING) ||
+	    (h.kind < ZIPC_KIND_RAW || h.kind > ZIPC_KIND_MAX) ||
 	    (h.flags & ~(uint32_t)REGION_FLAGS) || h.numa_node < -1 ||
 	    h.group < -1 || strnlen(h.name, sizeof(h.name)) > ZIPC_NAME_MAX)
 		return -EPROTO;

@@ -51,7 +51,10 @@ typedef struct zipc_region zipc_region;
 enum zipc_region_kind {
 	ZIPC_KIND_RAW = 1,  /**< user-defined bytes */
 	ZIPC_KIND_RING = 2, /**< a sequenced ring (zipc/ring.h) */
+	ZIPC_KIND_RECORD = 3, /**< a variable-length record ring (zipc/record.h) */
 };
+/** Highest kind this library knows (validation rejects anything above). */
+#define ZIPC_KIND_MAX ZIPC_KIND_RECORD
 
 /** Region creation flags (struct zipc_region_opts.flags). */
 enum zipc_region_flags {
