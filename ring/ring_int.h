@@ -20,8 +20,10 @@ struct zipc_ring {
 	struct zipc_ring_peer *cons;  /* consumer table */
 	_Atomic uint64_t *avail;      /* MP availability words, or NULL */
 	unsigned char *data;          /* slot 0 */
+	struct zipc_ring_group *groups; /* ZIPC_RING_MAX_GROUPS work sequences */
 	int read_only;
 	_Atomic int open_ends;        /* producers + consumers open on this handle */
+	struct zipc_ring *prev_gen;   /* grow chain kept alive by a producer, or NULL */
 };
 
 /* 1 if this process may skip the waker's fence (membarrier registered). */
@@ -63,6 +65,11 @@ struct zipc__waiter {
 	void *arg;
 };
 int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns);
+
+/* Grow on timeout (ring.c): seal @p's ring and move @p to a successor. */
+int zipc__producer_grow(zipc_producer *p);
+/* Follow a sealed ring to its successor (ring.c). */
+int zipc__consumer_follow(zipc_consumer *c);
 
 /* S1 barrier: order a sleeper's announcement before its re-check. */
 void zipc__sleeper_barrier(void);

@@ -226,17 +226,26 @@ int zipc__producer_mp_try_claim(zipc_producer *p, uint32_t n, uint64_t *seq)
 			if (rc)
 				return rc;
 		}
-		/* relaxed: slots are published through avail[] (P1), and the
-		 * gating loads above are acquire, so our later slot writes
-		 * cannot move before them */
-		if (atomic_compare_exchange_weak_explicit(&h->cursor, &cur, cur + n, memory_order_relaxed,
+		/* Record the claim before making it: every claimed but
+		 * unpublished sequence is always covered by its live claimer's
+		 * record (a failed attempt only over-covers), so a consumer
+		 * never marks a live producer's slot lost.  The record spans
+		 * every outstanding claim of this producer. */
+		uint64_t lo = p->outstanding ? p->rec_lo : cur;
+		atomic_store_explicit(&p->me->sequence, lo, memory_order_relaxed);
+		atomic_store_explicit(&p->me->claim_end, cur + n, memory_order_relaxed);
+		/* release: a consumer that sees the claim (acquire on the
+		 * cursor) sees the record; slots themselves are published
+		 * through avail[] (P1), and the acquire gating loads above keep
+		 * our slot writes after them */
+		if (atomic_compare_exchange_weak_explicit(&h->cursor, &cur, cur + n, memory_order_release,
 							  memory_order_relaxed))
 			break;
 		zipc__cpu_relax();
 	}
-	/* advisory record of the claim, for dead-producer diagnosis */
-	atomic_store_explicit(&p->me->sequence, cur, memory_order_relaxed);
-	atomic_store_explicit(&p->me->claim_end, cur + n, memory_order_relaxed);
+	if (!p->outstanding)
+		p->rec_lo = cur;
+	p->outstanding += n;
 	*seq = cur;
 	return 0;
 }
@@ -267,13 +276,21 @@ struct claim_arg {
 	zipc_producer *p;
 	uint32_t n;
 	uint64_t *seq;
-	uint64_t target; /* flush: sequence every consumer must reach */
+	uint64_t target;  /* flush: sequence every consumer must reach */
+	int64_t grow_at;  /* grow on timeout: when (0 = never) */
 };
 
 static int64_t claim_check(void *arg)
 {
 	struct claim_arg *a = arg;
-	return zipc_producer_try_claim(a->p, a->n, a->seq);
+	int rc = zipc_producer_try_claim(a->p, a->n, a->seq);
+	if (rc == -EAGAIN && a->grow_at && zipc_now_ns() >= a->grow_at) {
+		/* grow on timeout: continue in a successor twice the size */
+		a->grow_at = 0;
+		if (zipc__producer_grow(a->p) == 0)
+			rc = zipc_producer_try_claim(a->p, a->n, a->seq);
+	}
+	return rc;
 }
 
 static int claim_live(void *arg)
@@ -285,6 +302,9 @@ static int claim_live(void *arg)
 int zipc__producer_claim_wait(zipc_producer *p, uint32_t n, int64_t timeout_ns, uint64_t *seq)
 {
 	struct claim_arg a = {.p = p, .n = n, .seq = seq};
+	int64_t grow = p->ring->p.grow_after_ns;
+	if (grow > 0 && (timeout_ns < 0 || timeout_ns > grow))
+		a.grow_at = zipc_now_ns() + grow;
 	struct zipc__waiter wt = {.opts = &p->wait, .w = &p->hdr->prod_wait, .me = p->me,
 			    .check = claim_check, .live = claim_live, .arg = &a};
 	return (int)zipc__wait_loop(&wt, timeout_ns);
@@ -321,88 +341,226 @@ int zipc_producer_flush(zipc_producer *p, int64_t timeout_ns)
 
 /* ------------------------------------------------------------- consumer */
 
-/* Nothing to read at c->seq: end of stream, or just empty? */
+/* Nothing to read at c->seq: grown ring, end of stream, or just empty? */
 static int64_t consumer_empty(zipc_consumer *c, uint64_t *seq)
 {
 	struct zipc_ring_hdr *h = c->hdr;
+	/* acquire pairs with the growing producer's release of `sealed` */
+	if (atomic_load_explicit(&h->ctl.sealed, memory_order_acquire) &&
+	    c->seq >= atomic_load_explicit(&h->ctl.sealed_at, memory_order_relaxed)) {
+		int rc = zipc__consumer_follow(c);
+		if (rc)
+			return rc;
+		return zipc__consumer_refresh(c, seq);
+	}
 	/* acquire pairs with the release decrement in zipc_producer_close():
 	 * everything the last producer published is visible now */
 	if (atomic_load_explicit(&h->ctl.producers_active, memory_order_acquire) != 0 ||
 	    atomic_load_explicit(&h->ctl.producer_attaches, memory_order_relaxed) == 0)
 		return -EAGAIN;
 	uint64_t s = c->seq;
-	if (!c->mp) {
-		uint64_t cur = atomic_load_explicit(&h->cursor, memory_order_acquire); /* C1 */
-		if (cur != s && cur - s <= c->capacity) {
+	uint64_t cur = atomic_load_explicit(&h->cursor, memory_order_acquire); /* C1 */
+	if (cur != s && cur - s <= c->capacity && !c->after && !c->group) {
+		if (!c->mp) {
 			c->ready = cur;
 			*seq = s;
 			return (int64_t)(cur - s);
 		}
-	} else if (atomic_load_explicit(&c->avail[s & c->mask], memory_order_acquire) == s + 1) {
-		c->ready = s + 1; /* C1 */
-		*seq = s;
-		return 1;
+		if (atomic_load_explicit(&c->avail[s & c->mask], memory_order_acquire) == s + 1) {
+			c->ready = s + 1; /* C1 */
+			*seq = s;
+			return 1;
+		}
 	}
+	if (cur != s && cur - s <= c->capacity)
+		return -EAGAIN; /* claimed or behind a barrier: not the end yet */
 	return -EPIPE;
+}
+
+/* Group member: take the next batch from the group's claim sequence, as the
+ * Disruptor's WorkProcessor: make the start our gating sequence, then CAS. */
+static void group_claim(zipc_consumer *c)
+{
+	struct zipc_ring_hdr *h = c->hdr;
+	uint64_t w = atomic_load_explicit(c->work, memory_order_acquire);
+	uint64_t k;
+	for (;;) {
+		uint64_t pub = atomic_load_explicit(&h->cursor, memory_order_relaxed);
+		k = pub > w && pub - w < c->batch ? pub - w : (pub > w ? c->batch : 1);
+		/* seq_cst: our gating sequence is visible before the claim is,
+		 * so the producer never laps a sequence we are about to read */
+		atomic_store_explicit(c->seqp, w, memory_order_seq_cst);
+		if (atomic_compare_exchange_weak_explicit(c->work, &w, w + k, memory_order_acq_rel,
+							  memory_order_acquire))
+			break;
+	}
+	c->seq = c->ready = w;
+	c->claim_end = w + k;
+}
+
+/* Lowest sequence released by every stage this one follows. */
+static uint64_t barrier_min(zipc_consumer *c)
+{
+	struct zipc_ring_peer *tab = c->ring->cons;
+	uint64_t min = UINT64_MAX;
+	for (uint32_t m = c->after; m; m &= m - 1) {
+		struct zipc_ring_peer *e = &tab[__builtin_ctz(m)];
+		uint32_t st = atomic_load_explicit(&e->state, memory_order_acquire);
+		if (st != ZIPC_PEER_ACTIVE && st != ZIPC_PEER_RESERVED)
+			return c->seq; /* a stage we follow is absent: wait for it */
+		/* C2 of the upstream stage: its reads and in-place writes of
+		 * the slots below happen-before our reads */
+		uint64_t q = atomic_load_explicit(&e->sequence, memory_order_acquire);
+		if (q < min)
+			min = q;
+	}
+	return min;
 }
 
 int64_t zipc__consumer_refresh(zipc_consumer *c, uint64_t *seq)
 {
 	struct zipc_ring_hdr *h = c->hdr;
+	c->lost = 0;
+	if (c->group && c->seq == c->claim_end)
+		group_claim(c);
 	uint64_t s = c->seq;
 	uint64_t hi = atomic_load_explicit(&h->cursor, memory_order_acquire); /* C1 (SP) */
-	if (hi - s > c->capacity)
-		return -EPROTO; /* cursor behind us or more than a lap ahead: corrupted */
+	if (hi < s) {
+		if (!c->group)
+			return -EPROTO; /* cursor behind us: corrupted */
+		hi = s;           /* a member may claim ahead of the producer */
+	} else if (hi - s > c->capacity) {
+		return -EPROTO; /* more than a lap ahead: corrupted */
+	}
+	if (c->group && hi > c->claim_end)
+		hi = c->claim_end;
+	int lost = 0;
 	if (c->mp) {
 		uint64_t e = s;
-		/* C1: each slot's availability word, stored last by its producer */
-		while (e != hi && atomic_load_explicit(&c->avail[e & c->mask], memory_order_acquire) == e + 1)
-			e++;
+		for (; e != hi; e++) {
+			/* C1: each slot's availability word, stored last by its producer */
+			uint64_t v = atomic_load_explicit(&c->avail[e & c->mask], memory_order_acquire);
+			if (v != e + 1) {
+				lost = e == s && v == ((e + 1) | ZIPC_AVAIL_LOST);
+				break;
+			}
+		}
 		hi = e;
 	}
-	if (hi == s)
+	uint64_t pub = hi;
+	if (c->after) {
+		uint64_t b = barrier_min(c);
+		if (b < hi)
+			hi = b < s ? s : b;
+	}
+	if (hi == s) {
+		if (lost && (!c->after || barrier_min(c) > s)) {
+			c->lost = 1; /* release(1) skips it */
+			*seq = s;
+			return -ENOMSG;
+		}
+		if (pub > s || lost)
+			return -EAGAIN; /* waiting for a stage we follow */
 		return consumer_empty(c, seq);
+	}
 	c->ready = hi;
 	*seq = s;
 	return (int64_t)(hi - s);
 }
 
+int zipc__consumer_release(zipc_consumer *c, uint32_t n)
+{
+	if (n != 1 || !c->lost || c->ready != c->seq)
+		return n == 0 ? 0 : -EINVAL;
+	/* skip the lost record as if it had been read */
+	c->lost = 0;
+	c->seq++;
+	c->ready = c->seq;
+	atomic_store_explicit(c->seqp, c->seq, memory_order_release); /* C2 */
+	zipc__wake_if_sleepers(&c->hdr->prod_wait);
+	return 0;
+}
+
 /*
- * A consumer waiting on an empty ring: has a producer it depends on died?
- * SP: the producer is dead and we have read everything it published.
- * MP: a dead producer's recorded claim covers the slot we wait for, or the
- * slot stays claimed-but-unpublished for two liveness periods while some
- * producer is dead, or every producer is dead and nothing is claimed.
+ * MP: mark lost every slot from c->seq that is claimed but unpublished, not
+ * covered by a live producer's claim record, and stays so across two
+ * liveness checks while some producer is dead (Aeron's unblock of a dead
+ * producer's claim).  Returns the number of slots marked.
  */
-static int consumer_liveness(zipc_consumer *c, int *strikes)
+static unsigned mark_lost(zipc_consumer *c, uint64_t claimed)
 {
 	struct zipc_ring *r = c->ring;
-	unsigned active = 0, dead = 0, covering = 0;
-	uint64_t s = c->seq;
+	unsigned marked = 0;
+	for (uint64_t q = c->seq; q != claimed && q - c->seq < c->capacity; q++) {
+		_Atomic uint64_t *w = &c->avail[q & c->mask];
+		uint64_t v = atomic_load_explicit(w, memory_order_acquire);
+		if (v == q + 1 || v == ((q + 1) | ZIPC_AVAIL_LOST))
+			continue;
+		int covered = 0;
+		for (unsigned i = 0; i < r->p.max_producers && !covered; i++) {
+			struct zipc_ring_peer *e = &r->prod[i];
+			if (atomic_load_explicit(&e->state, memory_order_acquire) != ZIPC_PEER_ACTIVE ||
+			    !zipc__peer_alive(e))
+				continue;
+			uint64_t lo = atomic_load_explicit(&e->sequence, memory_order_relaxed);
+			uint64_t hi = atomic_load_explicit(&e->claim_end, memory_order_relaxed);
+			covered = q >= lo && q < hi;
+		}
+		if (covered)
+			break; /* a live producer will publish it: stop here */
+		/* release: pairs with C1 like a publish (nothing to see, but
+		 * the order of the stream is kept) */
+		if (atomic_compare_exchange_strong_explicit(w, &v, (q + 1) | ZIPC_AVAIL_LOST, memory_order_release,
+							    memory_order_relaxed)) {
+			atomic_fetch_add_explicit(&c->hdr->ctl.lost, 1, memory_order_relaxed);
+			marked++;
+		}
+	}
+	return marked;
+}
+
+/*
+ * A consumer waiting on an empty ring: has a peer it depends on died?
+ * A stage it follows died: -EOWNERDEAD.  SP: the producer is dead and we
+ * have read everything it published.  MP: a claimed slot stays unpublished
+ * for two checks while a producer is dead -> marked lost (the wait then
+ * reports -ENOMSG); every producer dead and nothing claimed -> -EOWNERDEAD.
+ */
+static int consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole)
+{
+	struct zipc_ring *r = c->ring;
+	for (uint32_t m = c->after; m; m &= m - 1) {
+		struct zipc_ring_peer *e = &r->cons[__builtin_ctz(m)];
+		if (atomic_load_explicit(&e->state, memory_order_acquire) == ZIPC_PEER_ACTIVE && !zipc__peer_alive(e))
+			return -EOWNERDEAD;
+	}
+	unsigned active = 0, dead = 0;
 	for (unsigned i = 0; i < r->p.max_producers; i++) {
 		struct zipc_ring_peer *e = &r->prod[i];
 		if (atomic_load_explicit(&e->state, memory_order_acquire) != ZIPC_PEER_ACTIVE)
 			continue;
 		active++;
-		if (zipc__peer_alive(e))
-			continue;
-		dead++;
-		uint64_t lo = atomic_load_explicit(&e->sequence, memory_order_relaxed);
-		uint64_t hi = atomic_load_explicit(&e->claim_end, memory_order_relaxed);
-		if (c->mp && s >= lo && s < hi)
-			covering++;
+		dead += !zipc__peer_alive(e);
 	}
-	if (dead == 0) {
+	if (dead == 0 && active != 0) {
 		*strikes = 0;
 		return 0;
 	}
 	if (!c->mp)
-		return -EOWNERDEAD;
+		return dead ? -EOWNERDEAD : 0; /* no producer at all: end of stream decides */
 	uint64_t claimed = atomic_load_explicit(&c->hdr->cursor, memory_order_acquire);
-	if (claimed == s)
-		return dead == active ? -EOWNERDEAD : 0;
-	if (covering || ++*strikes >= 2)
-		return -EOWNERDEAD;
+	if (claimed == c->seq || (c->group && claimed < c->seq))
+		return dead && dead == active ? -EOWNERDEAD : 0;
+	/* a hole with a dead producer, or with no producer left at all */
+	/* a hole at c->seq: the same hole twice in a row, then unblock it */
+	if (*hole != c->seq || ++*strikes < 2) {
+		if (*hole != c->seq)
+			*strikes = 1;
+		*hole = c->seq;
+		return 0;
+	}
+	*strikes = 0;
+	mark_lost(c, claimed);
 	return 0;
 }
 
@@ -410,6 +568,7 @@ struct peek_arg {
 	zipc_consumer *c;
 	uint64_t *seq;
 	int strikes;
+	uint64_t hole;
 };
 
 static int64_t peek_check(void *arg)
@@ -421,12 +580,12 @@ static int64_t peek_check(void *arg)
 static int peek_live(void *arg)
 {
 	struct peek_arg *a = arg;
-	return consumer_liveness(a->c, &a->strikes);
+	return consumer_liveness(a->c, &a->strikes, &a->hole);
 }
 
 int64_t zipc__consumer_wait(zipc_consumer *c, int64_t timeout_ns, uint64_t *seq)
 {
-	struct peek_arg a = {.c = c, .seq = seq};
+	struct peek_arg a = {.c = c, .seq = seq, .hole = UINT64_MAX};
 	struct zipc__waiter wt = {.opts = &c->wait, .w = &c->hdr->cons_wait, .me = c->me,
 			    .check = peek_check, .live = peek_live, .arg = &a};
 	return zipc__wait_loop(&wt, timeout_ns);

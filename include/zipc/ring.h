@@ -74,6 +74,7 @@ enum zipc_ring_flags {
 #define ZIPC_RING_MAX_SLOT_SIZE (16u << 20)      /**< bytes */
 #define ZIPC_RING_MAX_PRODUCERS 64u
 #define ZIPC_RING_MAX_CONSUMERS 32u
+#define ZIPC_RING_MAX_GROUPS 8u                 /**< work-queue groups 1..8 */
 
 /** Options for zipc_ring_create(); zero-initialise, then set what you need. */
 struct zipc_ring_opts {
@@ -93,6 +94,16 @@ struct zipc_ring_opts {
 	uint32_t region_flags;   /**< enum zipc_region_flags (ANONYMOUS, HUGETLB, NUMA_BIND, GROUP) */
 	int numa_node;           /**< node for the pages; used only with ZIPC_REGION_NUMA_BIND */
 	int group;               /**< gid granted access; used only with ZIPC_REGION_GROUP */
+	/**
+	 * Grow on timeout (single-producer named rings only; 0 = off, the
+	 * default): a producer that waited this long (ns) for room seals the
+	 * ring and continues in a successor of twice the capacity named
+	 * "<name>.g<N>", which consumers follow by themselves when they reach
+	 * the seal.  Nothing is lost or reordered, but the producer is no
+	 * longer held back by slow consumers: memory grows instead
+	 * (back-pressure is traded for unbounded growth).
+	 */
+	int64_t grow_after_ns;
 };
 #define ZIPC_RING_NO_RESERVE (-1)
 
@@ -111,9 +122,38 @@ enum zipc_peer_state {
 	ZIPC_PEER_RESERVED = 3, /**< consumer slot reserved at creation, not yet attached */
 };
 
+/** Consumer open flags (struct zipc_consumer_opts.flags). */
+enum zipc_consumer_flags {
+	/** Take exactly consumer slot `slot` (reserved or free), so other
+	 * stages can name it in their `after` mask. */
+	ZIPC_CONSUMER_SLOT = 1u << 0,
+};
+
+/** Options for zipc_consumer_open_opts(); zero-initialise for defaults. */
+struct zipc_consumer_opts {
+	struct zipc_wait_opts wait; /**< this end's wait configuration */
+	uint32_t flags;             /**< enum zipc_consumer_flags */
+	uint32_t slot;              /**< with ZIPC_CONSUMER_SLOT: the slot index to take */
+	/**
+	 * Sequence barrier: bit i set means this stage only sees a slot after
+	 * the consumer in slot i has released it (pipelines and diamonds, as
+	 * the Disruptor's SequenceBarrier with dependent sequences).
+	 */
+	uint32_t after;
+	/**
+	 * Work-queue group 1..ZIPC_RING_MAX_GROUPS (0 = none: this consumer
+	 * sees every message).  Members of a group share the messages: each
+	 * is taken by exactly one member, as the Disruptor's WorkerPool.
+	 */
+	uint32_t group;
+	uint32_t batch;             /**< group: most slots one member takes at once; 0 = 64 */
+};
+
 /** One producer's or consumer's registration, as seen by zipc_ring_stat(). */
 struct zipc_ring_peer_stat {
 	int is_consumer;      /**< 0 producer, 1 consumer */
+	uint32_t group;       /**< consumer: work-queue group, 0 = none */
+	uint32_t after;       /**< consumer: mask of consumer slots it follows */
 	unsigned index;       /**< slot in its table */
 	uint32_t state;       /**< enum zipc_peer_state */
 	int32_t pid;          /**< owner pid (0 if none) */
@@ -146,6 +186,11 @@ struct zipc_ring_stat {
 	uint64_t producer_wakes;    /**< FUTEX_WAKE calls made for producers */
 	uint64_t producer_attaches; /**< producers ever attached */
 	int numa_node;              /**< node the pages are bound to, or -1 */
+	uint64_t lost;              /**< MP slots marked lost (their producer died mid-claim) */
+	int sealed;                 /**< grown: nothing more is published here */
+	uint64_t sealed_at;         /**< first sequence published in the successor */
+	uint32_t generation;        /**< 0 for the first ring of a grow chain */
+	char successor[56];         /**< successor ring's name ("" if not sealed) */
 };
 
 /**
@@ -320,6 +365,27 @@ ZIPC_API int zipc_consumer_open(zipc_ring *r, const struct zipc_wait_opts *wait,
 				zipc_consumer **out);
 
 /**
+ * zipc_consumer_open_opts() - as zipc_consumer_open(), with a chosen slot,
+ * a sequence barrier (pipeline / diamond stage) and/or a work-queue group.
+ * @opts: see struct zipc_consumer_opts; NULL = defaults.
+ *
+ * A stage with @opts->after set sees sequence s only once every consumer
+ * named in the mask has released s, and may update the slot in place
+ * (zipc_consumer_slot_mut()) for the stages behind it.  Group members take
+ * disjoint batches of sequences from the group's shared claim sequence;
+ * zipc_consumer_wait() returns the member's batch, zipc_consumer_release()
+ * finishes it, and the next wait takes a new batch.
+ * Return: 0; -EINVAL (slot out of range, group > ZIPC_RING_MAX_GROUPS, a
+ * barrier naming the consumer itself or a slot out of range); -EBUSY (the
+ * slot asked for, or every slot, is taken); -EPERM; -ENOMEM.
+ */
+ZIPC_API int zipc_consumer_open_opts(zipc_ring *r, const struct zipc_consumer_opts *opts,
+				     zipc_consumer **out);
+
+/** zipc_consumer_index() - the consumer slot this end occupies (for `after` masks). */
+ZIPC_API unsigned zipc_consumer_index(const zipc_consumer *c);
+
+/**
  * zipc_consumer_close() - detach; the consumer stops gating producers at
  * once.  @c may be NULL.  Return: 0.
  */
@@ -331,6 +397,8 @@ ZIPC_API int zipc_consumer_close(zipc_consumer *c);
  * @seq: receives the first readable sequence (the consumer's own).
  * Return: count > 0 (slots @seq .. @seq+count-1 are readable in place);
  * -EAGAIN (nothing yet); -EPIPE (nothing left and every producer closed);
+ * -ENOMSG (MP: the slot @seq is a lost record, claimed by a producer that
+ * died before publishing it; zipc_consumer_release(c, 1) skips it);
  * -EPROTO (the producer cursor in shared memory is impossible).
  */
 ZIPC_INLINE int64_t zipc_consumer_try_peek(zipc_consumer *c, uint64_t *seq);
@@ -338,9 +406,13 @@ ZIPC_INLINE int64_t zipc_consumer_try_peek(zipc_consumer *c, uint64_t *seq);
 /**
  * zipc_consumer_wait() - as try_peek, waiting up to @timeout_ns for at
  * least one slot, per the end's wait strategy.
- * Return: count > 0; -ETIMEDOUT; -EPIPE; -EOWNERDEAD (the producer died and
- * everything it published has been read, or an MP producer died holding a
- * claim this consumer waits for); -EPROTO.
+ * Dead MP producers: a slot claimed by a producer that died before
+ * publishing is marked lost at the next liveness check (as Aeron's
+ * many-to-one ring unblocks a dead producer's claim) and reported as
+ * -ENOMSG, so the stream goes on.
+ * Return: count > 0; -ETIMEDOUT; -EPIPE; -ENOMSG (see try_peek);
+ * -EOWNERDEAD (every producer died and everything published has been read,
+ * or a stage this one follows died); -EPROTO.
  */
 ZIPC_INLINE int64_t zipc_consumer_wait(zipc_consumer *c, int64_t timeout_ns, uint64_t *seq);
 
@@ -348,8 +420,16 @@ ZIPC_INLINE int64_t zipc_consumer_wait(zipc_consumer *c, int64_t timeout_ns, uin
 ZIPC_INLINE const void *zipc_consumer_slot(const zipc_consumer *c, uint64_t seq);
 
 /**
+ * zipc_consumer_slot_mut() - writable address of the slot of @seq, for a
+ * pipeline stage that updates the message in place for the stages that
+ * follow it (their barrier orders our writes before their reads).  No checks.
+ */
+ZIPC_INLINE void *zipc_consumer_slot_mut(zipc_consumer *c, uint64_t seq);
+
+/**
  * zipc_consumer_release() - finish with the next @n slots (their memory may
  * be reused by producers).  Wakes sleeping producers only if one announced.
+ * After -ENOMSG, zipc_consumer_release(c, 1) skips the lost record.
  * Return: 0, or -EINVAL if @n exceeds what the last peek/wait returned.
  */
 ZIPC_INLINE int zipc_consumer_release(zipc_consumer *c, uint32_t n);

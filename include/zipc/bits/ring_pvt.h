@@ -59,6 +59,8 @@ struct zipc_ring_params {
 	uint64_t avail_off;      /* MP availability words (0 for SP) */
 	uint64_t data_off;
 	uint64_t total_size;     /* bytes from the ring's start to the end of the guard line */
+	uint64_t groups_off;     /* ZIPC_RING_MAX_GROUPS work sequences, one line each */
+	int64_t grow_after_ns;   /* grow on timeout (SP only); 0 = never */
 };
 
 /* A futex word with its announced sleepers; one line per direction. */
@@ -75,6 +77,22 @@ struct zipc_ring_ctl {
 	_Atomic uint32_t consumers_active;
 	_Atomic uint64_t producer_attaches;
 	_Atomic uint64_t consumer_attaches;
+	/* grow on timeout: once `sealed` is set (release), nothing is
+	 * published at or after `sealed_at` here; it continues in the ring
+	 * named `successor` at the same sequence */
+	_Atomic uint32_t sealed;
+	uint32_t generation;     /* 0 for the first ring of a chain */
+	_Atomic uint64_t sealed_at;
+	char successor[56];
+	_Atomic uint64_t lost;   /* MP slots marked lost (claimed by a producer that died) */
+};
+
+/* MP availability word of a slot whose producer died before publishing. */
+#define ZIPC_AVAIL_LOST (1ull << 63)
+
+/* A work-queue group's shared claim sequence: next sequence to take. */
+struct zipc_ring_group {
+	_Alignas(ZIPC_LINE) _Atomic uint64_t work;
 };
 
 /* The ring's header, at the start of the region's kind area. */
@@ -93,16 +111,20 @@ struct zipc_ring_peer {
 	_Atomic int32_t pid;
 	_Atomic uint64_t start;    /* owner's start ticks */
 	_Atomic uint32_t wait;     /* enum zipc_wait_strategy of the end */
-	uint32_t reserved0;
+	_Atomic uint32_t group;    /* consumer: work-queue group, 0 = none */
 	_Atomic uint64_t waits;
 	_Atomic uint64_t sleeps;
 	_Atomic uint64_t timeouts;
+	_Atomic uint32_t after;    /* consumer: mask of consumer slots it follows (barrier) */
+	uint32_t reserved0;
 	/* the hot line: a consumer's gating sequence; a producer's last claim */
 	_Alignas(ZIPC_LINE) _Atomic uint64_t sequence;
 	_Atomic uint64_t claim_end;
 };
 
 _Static_assert(sizeof(struct zipc_ring_params) <= ZIPC_LINE, "params fit one line");
+_Static_assert(sizeof(struct zipc_ring_ctl) <= ZIPC_LINE, "control fits one line");
+_Static_assert(sizeof(struct zipc_ring_group) == ZIPC_LINE, "a group's work sequence has its line");
 _Static_assert(sizeof(struct zipc_ring_hdr) == 5 * ZIPC_LINE, "ring header is five lines");
 _Static_assert(sizeof(struct zipc_ring_peer) == 2 * ZIPC_LINE, "peer entry is two lines");
 _Static_assert(__builtin_offsetof(struct zipc_ring_hdr, cursor) == ZIPC_LINE, "cursor on its own line");
@@ -124,6 +146,10 @@ struct zipc_producer {
 	struct zipc_ring_peer *me;
 	struct zipc_ring *ring;
 	struct zipc_wait_opts wait;
+	uint64_t outstanding; /* MP: claimed, not yet published (slots) */
+	uint64_t rec_lo;      /* MP: start of the oldest outstanding claim */
+	struct zipc_ring *owned; /* successor ring this end moved to (grow), or NULL */
+	struct zipc_ring *origin; /* the ring the end was opened on */
 };
 
 /* Per-process consumer handle (private fields). */
@@ -138,8 +164,16 @@ struct zipc_consumer {
 	int fenceless;
 	unsigned index;
 	uint64_t seq;   /* next sequence to read */
-	uint64_t ready; /* every sequence below is known published (cached cursor) */
+	uint64_t ready; /* every sequence below is readable (cached cursor, barrier, claim) */
 	_Atomic uint64_t *seqp;
+	uint32_t after;  /* mask of consumer slots this stage follows */
+	uint32_t group;  /* work-queue group, 0 = none */
+	uint32_t batch;  /* group: most slots taken per claim */
+	uint32_t lost;   /* 1 if the slot at seq is a lost record (MP) */
+	uint64_t claim_end;             /* group: end of the current claim */
+	_Atomic uint64_t *work;         /* group: shared claim sequence */
+	struct zipc_ring *owned;        /* successor ring this end moved to (grow), or NULL */
+	struct zipc_ring *origin;       /* the ring the end was opened on */
 	struct zipc_ring_peer *me;
 	struct zipc_ring *ring;
 	struct zipc_wait_opts wait;
@@ -151,6 +185,7 @@ ZIPC_API int zipc__producer_mp_try_claim(zipc_producer *p, uint32_t n, uint64_t 
 ZIPC_API int zipc__producer_claim_wait(zipc_producer *p, uint32_t n, int64_t timeout_ns, uint64_t *seq);
 ZIPC_API int64_t zipc__consumer_refresh(zipc_consumer *c, uint64_t *seq);
 ZIPC_API int64_t zipc__consumer_wait(zipc_consumer *c, int64_t timeout_ns, uint64_t *seq);
+ZIPC_API int zipc__consumer_release(zipc_consumer *c, uint32_t n);
 ZIPC_API void zipc__wake(struct zipc_waitword *w);
 
 /* W1: order the publish before the load of `sleepers`. */
@@ -201,6 +236,7 @@ ZIPC_INLINE int zipc_producer_publish(zipc_producer *p, uint64_t seq, uint32_t n
 		for (uint64_t s = seq, e = seq + n; s != e; s++)
 			/* P1: slot contents before availability; pairs with C1 */
 			atomic_store_explicit(&p->avail[s & p->mask], s + 1, memory_order_release);
+		p->outstanding -= n < p->outstanding ? n : p->outstanding;
 	} else {
 		if (seq != p->published || n > p->next - seq || n == 0)
 			return -EINVAL;
@@ -237,10 +273,15 @@ ZIPC_INLINE const void *zipc_consumer_slot(const zipc_consumer *c, uint64_t seq)
 	return c->data + (size_t)(seq & c->mask) * c->stride;
 }
 
+ZIPC_INLINE void *zipc_consumer_slot_mut(zipc_consumer *c, uint64_t seq)
+{
+	return c->data + (size_t)(seq & c->mask) * c->stride;
+}
+
 ZIPC_INLINE int zipc_consumer_release(zipc_consumer *c, uint32_t n)
 {
 	if (n > c->ready - c->seq)
-		return -EINVAL;
+		return zipc__consumer_release(c, n); /* lost record skip, or -EINVAL */
 	c->seq += n;
 	/* C2: our reads of the slots before the producer may reuse them; pairs with P2 */
 	atomic_store_explicit(c->seqp, c->seq, memory_order_release);
