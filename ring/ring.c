@@ -627,11 +627,25 @@ unsigned zipc_consumer_index(const zipc_consumer *c)
 	return c ? c->index : 0;
 }
 
-/* Deregister a consumer entry of @h: it stops gating at once. */
-static void consumer_leave(struct zipc_ring_hdr *h, struct zipc_ring_peer *e)
+/*
+ * Deregister a consumer: it stops gating at once - unless another stage
+ * follows it (a barrier names its slot).  Then the slot goes back to
+ * RESERVED with its sequence: it keeps gating, the stages behind it see
+ * exactly what it finished, and a replacement can take the slot over.
+ */
+static void consumer_leave(struct zipc_ring *r, struct zipc_ring_peer *e)
 {
+	struct zipc_ring_hdr *h = r->hdr;
+	unsigned self = (unsigned)(e - r->cons);
+	uint32_t next = ZIPC_PEER_FREE;
+	for (unsigned i = 0; i < r->p.max_consumers; i++) {
+		uint32_t st = atomic_load_explicit(&r->cons[i].state, memory_order_acquire);
+		if (i != self && (st == ZIPC_PEER_ACTIVE || st == ZIPC_PEER_RESERVED) &&
+		    (atomic_load_explicit(&r->cons[i].after, memory_order_relaxed) >> self & 1))
+			next = ZIPC_PEER_RESERVED;
+	}
 	atomic_store_explicit(&e->pid, 0, memory_order_relaxed);
-	atomic_store_explicit(&e->state, ZIPC_PEER_FREE, memory_order_release);
+	atomic_store_explicit(&e->state, next, memory_order_release);
 	atomic_fetch_sub_explicit(&h->ctl.consumers_active, 1, memory_order_relaxed);
 	zipc__wake_if_sleepers(&h->prod_wait); /* we no longer gate anybody */
 }
@@ -640,7 +654,7 @@ int zipc_consumer_close(zipc_consumer *c)
 {
 	if (!c)
 		return 0;
-	consumer_leave(c->hdr, c->me);
+	consumer_leave(c->ring, c->me);
 	atomic_fetch_sub(&c->ring->open_ends, 1);
 	if (c->owned)
 		zipc_ring_close(c->owned);
@@ -677,7 +691,7 @@ int zipc__consumer_follow(zipc_consumer *c)
 		zipc_ring_close(nr);
 		return -EPROTO;
 	}
-	consumer_leave(h, c->me);
+	consumer_leave(c->ring, c->me);
 	atomic_fetch_sub(&c->ring->open_ends, 1);
 	struct zipc_ring *old = c->owned, *origin = c->origin;
 	*c = *nc;
