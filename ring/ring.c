@@ -24,16 +24,11 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 static void ring_geometry(struct zipc_ring_params *p)
 {
 	uint64_t off = sizeof(struct zipc_ring_hdr);
-	p->slot_stride = (uint32_t)round_up(p->slot_size, 8);
+	p->slot_stride = (uint32_t)(ZIPC_STAMP_BYTES + round_up(p->slot_size, 8));
 	p->prod_off = off;
 	off += (uint64_t)p->max_producers * sizeof(struct zipc_ring_peer);
 	p->cons_off = off;
 	off += (uint64_t)p->max_consumers * sizeof(struct zipc_ring_peer);
-	p->avail_off = 0;
-	if (p->flags & ZIPC_RING_MULTI_PRODUCER) {
-		p->avail_off = off;
-		off += round_up(p->capacity * sizeof(uint64_t), ZIPC_LINE);
-	}
 	p->groups_off = off;
 	off += (uint64_t)ZIPC_RING_MAX_GROUPS * sizeof(struct zipc_ring_group);
 	p->data_off = off;
@@ -63,7 +58,7 @@ static int params_check(const struct zipc_ring_params *in, uint64_t area_size)
 		return -EPROTO;
 	ring_geometry(&p);
 	if (p.slot_stride != in->slot_stride || p.prod_off != in->prod_off || p.cons_off != in->cons_off ||
-	    p.avail_off != in->avail_off || p.data_off != in->data_off || p.total_size != in->total_size ||
+	    p.data_off != in->data_off || p.total_size != in->total_size ||
 	    p.groups_off != in->groups_off)
 		return -EPROTO;
 	if (p.total_size > area_size)
@@ -198,7 +193,6 @@ int zipc_ring_from_region(zipc_region *region, zipc_ring **out)
 	unsigned char *base = (unsigned char *)h;
 	r->prod = (struct zipc_ring_peer *)(base + r->p.prod_off);
 	r->cons = (struct zipc_ring_peer *)(base + r->p.cons_off);
-	r->avail = r->p.avail_off ? (_Atomic uint64_t *)(base + r->p.avail_off) : NULL;
 	r->data = base + r->p.data_off;
 	r->groups = (struct zipc_ring_group *)(base + r->p.groups_off);
 	*out = r;
@@ -346,7 +340,6 @@ int zipc_producer_open(zipc_ring *r, const struct zipc_wait_opts *wait, zipc_pro
 	struct zipc_ring_peer *e = &r->prod[idx];
 	p->hdr = h;
 	p->data = r->data;
-	p->avail = r->avail;
 	p->capacity = r->p.capacity;
 	p->mask = r->p.capacity - 1;
 	p->stride = r->p.slot_stride;
@@ -363,12 +356,16 @@ int zipc_producer_open(zipc_ring *r, const struct zipc_wait_opts *wait, zipc_pro
 	atomic_store_explicit(&e->claim_end, cur, memory_order_relaxed);
 	p->next = p->published = cur;
 	atomic_store_explicit(&e->state, ZIPC_PEER_ACTIVE, memory_order_release);
-	atomic_fetch_add_explicit(&h->ctl.producer_attaches, 1, memory_order_relaxed);
+	/* active before attaches (release): a consumer that sees the attach
+	 * sees the active count too, never a false end of stream */
 	atomic_fetch_add_explicit(&h->ctl.producers_active, 1, memory_order_acq_rel);
+	atomic_fetch_add_explicit(&h->ctl.producer_attaches, 1, memory_order_release);
 	/* the gate starts as the lowest legal value and is refreshed lazily */
 	p->gate = cur >= p->capacity ? cur - p->capacity : 0;
 	int rc = zipc__producer_gate(p, cur);
 	if (rc && rc != -EAGAIN) {
+		/* undo in reverse order: never attaches > 0 with this one gone first */
+		atomic_fetch_sub_explicit(&h->ctl.producer_attaches, 1, memory_order_acq_rel);
 		atomic_fetch_sub_explicit(&h->ctl.producers_active, 1, memory_order_acq_rel);
 		atomic_store_explicit(&e->state, ZIPC_PEER_FREE, memory_order_release);
 		free(p);
@@ -591,7 +588,6 @@ int zipc_consumer_open_opts(zipc_ring *r, const struct zipc_consumer_opts *o, zi
 	atomic_fetch_add_explicit(&h->ctl.consumers_active, 1, memory_order_relaxed);
 	c->hdr = h;
 	c->data = r->data;
-	c->avail = r->avail;
 	c->capacity = r->p.capacity;
 	c->mask = r->p.capacity - 1;
 	c->stride = r->p.slot_stride;
@@ -787,12 +783,12 @@ int zipc_ring_stat(const zipc_ring *r, struct zipc_ring_stat *st, struct zipc_ri
 	if (min > st->claimed || (before > min && before - min > r->p.capacity))
 		return -EPROTO;
 	st->min_consumer = min;
-	if (r->avail) {
-		/* published watermark: contiguous availability from the slowest consumer */
+	if (r->p.flags & ZIPC_RING_MULTI_PRODUCER) {
+		/* published watermark: contiguous stamps from the slowest consumer */
 		uint64_t e = min;
 		while (e != st->claimed &&
-		       (atomic_load_explicit(&r->avail[e & (r->p.capacity - 1)], memory_order_acquire) &
-			~ZIPC_AVAIL_LOST) == e + 1)
+		       (atomic_load_explicit(zipc__stamp(r->data, r->p.capacity - 1, r->p.slot_stride, e),
+					     memory_order_acquire) & ~ZIPC_STAMP_LOST) == e + 1)
 			e++;
 		st->published = e;
 	}

@@ -18,7 +18,6 @@ struct zipc_ring {
 	struct zipc_ring_params p;    /* validated private copy of hdr->p */
 	struct zipc_ring_peer *prod;  /* producer table */
 	struct zipc_ring_peer *cons;  /* consumer table */
-	_Atomic uint64_t *avail;      /* MP availability words, or NULL */
 	unsigned char *data;          /* slot 0 */
 	struct zipc_ring_group *groups; /* ZIPC_RING_MAX_GROUPS work sequences */
 	int read_only;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ring/wait.c - the slow paths behind the inline hot path: gating-sequence
- * refresh, multi-producer claim, availability scan, end-of-stream and dead
+ * refresh, multi-producer claim, stamp scan, end-of-stream and dead
  * peer detection, and the three wait strategies (spin, yield, block).
  *
  * The blocking strategy is the Dekker pair described in
@@ -132,12 +132,14 @@ int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns)
 	int64_t deadline = timeout_ns < 0 ? INT64_MAX : t + timeout_ns;
 	int64_t spin_until = o->strategy == ZIPC_WAIT_SPIN ? INT64_MAX : t + (int64_t)o->spin_ns;
 	int64_t next_live = t + o->liveness_ns;
-	atomic_fetch_add_explicit(&wt->me->waits, 1, memory_order_relaxed);
+	/* single writer: a plain relaxed increment, no locked instruction */
+	atomic_store_explicit(&wt->me->waits, atomic_load_explicit(&wt->me->waits, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	for (unsigned iter = 1;; iter++) {
 		int64_t r = wt->check(wt->arg);
 		if (r != -EAGAIN)
 			return r;
-		if (t < spin_until && (iter & 63) != 0) {
+		if (t < spin_until && (iter & 7) != 0) {
 			zipc__cpu_relax();
 			continue;
 		}
@@ -236,7 +238,7 @@ int zipc__producer_mp_try_claim(zipc_producer *p, uint32_t n, uint64_t *seq)
 		atomic_store_explicit(&p->me->claim_end, cur + n, memory_order_relaxed);
 		/* release: a consumer that sees the claim (acquire on the
 		 * cursor) sees the record; slots themselves are published
-		 * through avail[] (P1), and the acquire gating loads above keep
+		 * through their stamps (P1), and the acquire gating loads above keep
 		 * our slot writes after them */
 		if (atomic_compare_exchange_weak_explicit(&h->cursor, &cur, cur + n, memory_order_release,
 							  memory_order_relaxed))
@@ -341,6 +343,28 @@ int zipc_producer_flush(zipc_producer *p, int64_t timeout_ns)
 
 /* ------------------------------------------------------------- consumer */
 
+/* Most slots one refresh scans: bounds the time to the first message. */
+#define SCAN_MAX 1024u
+
+/*
+ * Published watermark from c->seq: the first sequence in [c->seq, limit)
+ * whose stamp is not its own (C1 on every stamp: the slot's contents are
+ * visible once its stamp is).  *lost is set if that first slot is a lost
+ * record.
+ */
+static uint64_t scan_stamps(zipc_consumer *c, uint64_t limit, int *lost)
+{
+	uint64_t e = c->seq;
+	for (; e != limit; e++) {
+		uint64_t v = atomic_load_explicit(zipc__stamp(c->data, c->mask, c->stride, e), memory_order_acquire);
+		if (v != e + 1) {
+			*lost = e == c->seq && v == ((e + 1) | ZIPC_STAMP_LOST);
+			break;
+		}
+	}
+	return e;
+}
+
 /* Nothing to read at c->seq: grown ring, end of stream, or just empty? */
 static int64_t consumer_empty(zipc_consumer *c, uint64_t *seq)
 {
@@ -353,27 +377,23 @@ static int64_t consumer_empty(zipc_consumer *c, uint64_t *seq)
 			return rc;
 		return zipc__consumer_refresh(c, seq);
 	}
-	/* acquire pairs with the release decrement in zipc_producer_close():
-	 * everything the last producer published is visible now */
-	if (atomic_load_explicit(&h->ctl.producers_active, memory_order_acquire) != 0 ||
-	    atomic_load_explicit(&h->ctl.producer_attaches, memory_order_relaxed) == 0)
+	/* attaches before active: a producer increments active, then attaches
+	 * (release), so seeing an attach means seeing its active count; active
+	 * acquire pairs with the release decrement in zipc_producer_close(),
+	 * so everything the last producer published is visible below */
+	if (atomic_load_explicit(&h->ctl.producer_attaches, memory_order_acquire) == 0 ||
+	    atomic_load_explicit(&h->ctl.producers_active, memory_order_acquire) != 0)
 		return -EAGAIN;
-	uint64_t s = c->seq;
-	uint64_t cur = atomic_load_explicit(&h->cursor, memory_order_acquire); /* C1 */
-	if (cur != s && cur - s <= c->capacity && !c->after && !c->group) {
-		if (!c->mp) {
-			c->ready = cur;
-			*seq = s;
-			return (int64_t)(cur - s);
-		}
-		if (atomic_load_explicit(&c->avail[s & c->mask], memory_order_acquire) == s + 1) {
-			c->ready = s + 1; /* C1 */
-			*seq = s;
-			return 1;
-		}
-	}
-	if (cur != s && cur - s <= c->capacity)
-		return -EAGAIN; /* claimed or behind a barrier: not the end yet */
+	int lost = 0;
+	if (scan_stamps(c, c->seq + 1, &lost) != c->seq || lost)
+		return -EAGAIN; /* published just before the close: read it first */
+	uint64_t cur = atomic_load_explicit(&h->cursor, memory_order_acquire);
+	if (c->group)
+		return cur > c->seq ? -EAGAIN : -EPIPE; /* a member may claim past the end */
+	if (cur < c->seq || cur - c->seq > c->capacity)
+		return -EPROTO; /* cursor behind us or more than a lap ahead: corrupted */
+	if (cur != c->seq)
+		return -EAGAIN; /* claimed, or behind a barrier: not the end yet */
 	return -EPIPE;
 }
 
@@ -419,34 +439,15 @@ static uint64_t barrier_min(zipc_consumer *c)
 
 int64_t zipc__consumer_refresh(zipc_consumer *c, uint64_t *seq)
 {
-	struct zipc_ring_hdr *h = c->hdr;
 	c->lost = 0;
 	if (c->group && c->seq == c->claim_end)
 		group_claim(c);
 	uint64_t s = c->seq;
-	uint64_t hi = atomic_load_explicit(&h->cursor, memory_order_acquire); /* C1 (SP) */
-	if (hi < s) {
-		if (!c->group)
-			return -EPROTO; /* cursor behind us: corrupted */
-		hi = s;           /* a member may claim ahead of the producer */
-	} else if (hi - s > c->capacity) {
-		return -EPROTO; /* more than a lap ahead: corrupted */
-	}
-	if (c->group && hi > c->claim_end)
-		hi = c->claim_end;
+	uint64_t limit = s + (c->capacity < SCAN_MAX ? c->capacity : SCAN_MAX);
+	if (c->group && limit > c->claim_end)
+		limit = c->claim_end;
 	int lost = 0;
-	if (c->mp) {
-		uint64_t e = s;
-		for (; e != hi; e++) {
-			/* C1: each slot's availability word, stored last by its producer */
-			uint64_t v = atomic_load_explicit(&c->avail[e & c->mask], memory_order_acquire);
-			if (v != e + 1) {
-				lost = e == s && v == ((e + 1) | ZIPC_AVAIL_LOST);
-				break;
-			}
-		}
-		hi = e;
-	}
+	uint64_t hi = scan_stamps(c, limit, &lost);
 	uint64_t pub = hi;
 	if (c->after) {
 		uint64_t b = barrier_min(c);
@@ -492,9 +493,9 @@ static unsigned mark_lost(zipc_consumer *c, uint64_t claimed)
 	struct zipc_ring *r = c->ring;
 	unsigned marked = 0;
 	for (uint64_t q = c->seq; q != claimed && q - c->seq < c->capacity; q++) {
-		_Atomic uint64_t *w = &c->avail[q & c->mask];
+		_Atomic uint64_t *w = zipc__stamp(c->data, c->mask, c->stride, q);
 		uint64_t v = atomic_load_explicit(w, memory_order_acquire);
-		if (v == q + 1 || v == ((q + 1) | ZIPC_AVAIL_LOST))
+		if (v == q + 1 || v == ((q + 1) | ZIPC_STAMP_LOST))
 			continue;
 		int covered = 0;
 		for (unsigned i = 0; i < r->p.max_producers && !covered; i++) {
@@ -510,7 +511,7 @@ static unsigned mark_lost(zipc_consumer *c, uint64_t claimed)
 			break; /* a live producer will publish it: stop here */
 		/* release: pairs with C1 like a publish (nothing to see, but
 		 * the order of the stream is kept) */
-		if (atomic_compare_exchange_strong_explicit(w, &v, (q + 1) | ZIPC_AVAIL_LOST, memory_order_release,
+		if (atomic_compare_exchange_strong_explicit(w, &v, (q + 1) | ZIPC_STAMP_LOST, memory_order_release,
 							    memory_order_relaxed)) {
 			atomic_fetch_add_explicit(&c->hdr->ctl.lost, 1, memory_order_relaxed);
 			marked++;

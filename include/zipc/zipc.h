@@ -10,5 +10,7 @@
 #include <zipc/common.h>
 #include <zipc/shm.h>
 #include <zipc/ring.h>
+#include <zipc/waitset.h>
+#include <zipc/record.h>
 
 #endif /* ZIPC_ZIPC_H */

@@ -6,8 +6,8 @@
  * ZIPC_RING_LAYOUT and documented in docs/ARCHITECTURE.md).
  *
  * Memory-ordering edges (every non-relaxed access names its pair):
- *   P1  producer: slot writes, then cursor (SP) / avail[slot] (MP) store-release
- *   C1  consumer: cursor / avail[slot] load-acquire        pairs with P1
+ *   P1  producer: slot writes, then the slot's stamp store-release
+ *   C1  consumer: slot stamp load-acquire, then slot reads  pairs with P1
  *   C2  consumer: reads of the slots, then its sequence store-release
  *   P2  producer: consumer sequences load-acquire (gating)  pairs with C2
  *   W1  waker: publish (P1 or C2), then fence, then load `sleepers`
@@ -49,14 +49,13 @@ struct zipc_ring_params {
 	uint32_t flags;          /* enum zipc_ring_flags */
 	uint64_t capacity;       /* slots, power of two */
 	uint32_t slot_size;      /* usable bytes per slot */
-	uint32_t slot_stride;    /* bytes between slots: slot_size rounded up to 8 */
+	uint32_t slot_stride;    /* bytes between slots: 8 (stamp) + slot_size rounded up to 8 */
 	uint32_t max_producers;  /* entries in the producer table */
 	uint32_t max_consumers;  /* entries in the consumer table */
 	uint32_t wait;           /* default enum zipc_wait_strategy */
 	int32_t numa_node;       /* node the pages were bound to, or -1 */
 	uint64_t prod_off;       /* offsets from the ring's start, each ZIPC_LINE-aligned */
 	uint64_t cons_off;
-	uint64_t avail_off;      /* MP availability words (0 for SP) */
 	uint64_t data_off;
 	uint64_t total_size;     /* bytes from the ring's start to the end of the guard line */
 	uint64_t groups_off;     /* ZIPC_RING_MAX_GROUPS work sequences, one line each */
@@ -87,8 +86,16 @@ struct zipc_ring_ctl {
 	_Atomic uint64_t lost;   /* MP slots marked lost (claimed by a producer that died) */
 };
 
-/* MP availability word of a slot whose producer died before publishing. */
-#define ZIPC_AVAIL_LOST (1ull << 63)
+/*
+ * Every slot starts with its stamp: sequence + 1 once the slot of that
+ * sequence is published (as the Disruptor's MultiProducerSequencer
+ * availability buffer, but inside the slot's own cache line, so a consumer
+ * learns of a message and reads it with one line transfer).  Sequence s is
+ * published iff stamp == s + 1; an older lap's stamp never matches.
+ * ZIPC_STAMP_LOST marks a slot whose MP producer died before publishing.
+ */
+#define ZIPC_STAMP_BYTES 8u
+#define ZIPC_STAMP_LOST (1ull << 63)
 
 /* A work-queue group's shared claim sequence: next sequence to take. */
 struct zipc_ring_group {
@@ -133,7 +140,6 @@ _Static_assert(__builtin_offsetof(struct zipc_ring_hdr, cursor) == ZIPC_LINE, "c
 struct zipc_producer {
 	struct zipc_ring_hdr *hdr;
 	unsigned char *data;
-	_Atomic uint64_t *avail; /* MP only */
 	uint64_t mask;
 	uint64_t capacity;
 	uint32_t stride;
@@ -156,7 +162,6 @@ struct zipc_producer {
 struct zipc_consumer {
 	struct zipc_ring_hdr *hdr;
 	unsigned char *data;
-	_Atomic uint64_t *avail; /* MP only */
 	uint64_t mask;
 	uint64_t capacity;
 	uint32_t stride;
@@ -222,9 +227,15 @@ ZIPC_INLINE int zipc_producer_claim(zipc_producer *p, uint32_t n, int64_t timeou
 	return zipc__producer_claim_wait(p, n, timeout_ns, seq);
 }
 
+/* The stamp of @seq's slot (first 8 bytes of the slot). */
+ZIPC_INLINE _Atomic uint64_t *zipc__stamp(unsigned char *data, uint64_t mask, uint32_t stride, uint64_t seq)
+{
+	return (_Atomic uint64_t *)(void *)(data + (size_t)(seq & mask) * stride);
+}
+
 ZIPC_INLINE void *zipc_producer_slot(const zipc_producer *p, uint64_t seq)
 {
-	return p->data + (size_t)(seq & p->mask) * p->stride;
+	return p->data + (size_t)(seq & p->mask) * p->stride + ZIPC_STAMP_BYTES;
 }
 
 ZIPC_INLINE int zipc_producer_publish(zipc_producer *p, uint64_t seq, uint32_t n)
@@ -233,15 +244,17 @@ ZIPC_INLINE int zipc_producer_publish(zipc_producer *p, uint64_t seq, uint32_t n
 	if (p->mp) {
 		if (n - 1u >= p->capacity)
 			return -EINVAL;
-		for (uint64_t s = seq, e = seq + n; s != e; s++)
-			/* P1: slot contents before availability; pairs with C1 */
-			atomic_store_explicit(&p->avail[s & p->mask], s + 1, memory_order_release);
 		p->outstanding -= n < p->outstanding ? n : p->outstanding;
-	} else {
-		if (seq != p->published || n > p->next - seq || n == 0)
-			return -EINVAL;
+	} else if (seq != p->published || n > p->next - seq || n == 0) {
+		return -EINVAL;
+	}
+	for (uint64_t s = seq, e = seq + n; s != e; s++)
+		/* P1: slot contents before its stamp; pairs with C1 */
+		atomic_store_explicit(zipc__stamp(p->data, p->mask, p->stride, s), s + 1, memory_order_release);
+	if (!p->mp) {
 		p->published = seq + n;
-		/* P1: slot contents before the cursor; pairs with C1 */
+		/* the cursor (slow paths only: end of stream, joiners, stat);
+		 * release pairs with their acquire loads */
 		atomic_store_explicit(&h->cursor, seq + n, memory_order_release);
 	}
 	zipc__waker_fence(p->fenceless); /* W1 */
@@ -270,12 +283,12 @@ ZIPC_INLINE int64_t zipc_consumer_wait(zipc_consumer *c, int64_t timeout_ns, uin
 
 ZIPC_INLINE const void *zipc_consumer_slot(const zipc_consumer *c, uint64_t seq)
 {
-	return c->data + (size_t)(seq & c->mask) * c->stride;
+	return c->data + (size_t)(seq & c->mask) * c->stride + ZIPC_STAMP_BYTES;
 }
 
 ZIPC_INLINE void *zipc_consumer_slot_mut(zipc_consumer *c, uint64_t seq)
 {
-	return c->data + (size_t)(seq & c->mask) * c->stride;
+	return c->data + (size_t)(seq & c->mask) * c->stride + ZIPC_STAMP_BYTES;
 }
 
 ZIPC_INLINE int zipc_consumer_release(zipc_consumer *c, uint32_t n)
