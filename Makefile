@@ -40,7 +40,7 @@ LIB_LIBS = $(shell pkg-config --libs numa liburing) -pthread
 TOOL_LIBS = $(shell pkg-config --libs json-c hwloc)
 TEST_LIBS = $(shell pkg-config --libs criterion)
 
-LIB_SRC = $(wildcard shm/*.c) $(wildcard ring/*.c)
+LIB_SRC = $(wildcard shm/*.c) $(wildcard ring/*.c) $(wildcard dispatch/*.c) $(wildcard pool/*.c) $(wildcard sched/*.c)
 LIB_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 SHMCTL_SRC = $(wildcard tools/*.c)
 PERF_SRC = $(wildcard perf/*.c)
@@ -66,7 +66,7 @@ deps:
 
 build: $(SHARED) $(STATIC) $(SHMCTL) $(PERF) $(EXAMPLES)
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/zipc/*.h include/zipc/bits/*.h shm/*.h ring/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/zipc/*.h include/zipc/bits/*.h shm/*.h ring/*.h dispatch/*.h pool/*.h sched/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 

@@ -52,9 +52,13 @@ enum zipc_region_kind {
 	ZIPC_KIND_RAW = 1,  /**< user-defined bytes */
 	ZIPC_KIND_RING = 2, /**< a sequenced ring (zipc/ring.h) */
 	ZIPC_KIND_RECORD = 3, /**< a variable-length record ring (zipc/record.h) */
+	ZIPC_KIND_MESH = 4,     /**< a worker mesh's rendezvous (zipc/mesh.h) */
+	ZIPC_KIND_DISPATCH = 5, /**< a clocked dispatcher (zipc/dispatch.h) */
+	ZIPC_KIND_POOL = 6,     /**< a messaging thread pool (zipc/pool.h) */
+	ZIPC_KIND_SCHED = 7,    /**< a fair multi-channel scheduler (zipc/sched.h) */
 };
 /** Highest kind this library knows (validation rejects anything above). */
-#define ZIPC_KIND_MAX ZIPC_KIND_RECORD
+#define ZIPC_KIND_MAX ZIPC_KIND_SCHED
 
 /** Region creation flags (struct zipc_region_opts.flags). */
 enum zipc_region_flags {
