@@ -336,9 +336,9 @@ ZIPC_INLINE int zipc_producer_publish(zipc_producer *p, uint64_t seq, uint32_t n
  * zipc_producer_flush() - wait until every gating consumer has released
  * everything this producer published (SP) or claimed (MP), so the producer
  * may exit knowing its messages were read, not only published.
- * @timeout_ns: as zipc_producer_claim().
- * Return: 0; -ETIMEDOUT; -EOWNERDEAD (a consumer it waits for died);
- * -EINVAL; -EPROTO.
+ * @timeout_ns: as zipc_producer_claim() (0: check once).
+ * Return: 0; -EAGAIN (@timeout_ns 0 and not everything read yet);
+ * -ETIMEDOUT; -EOWNERDEAD (a consumer it waits for died); -EINVAL; -EPROTO.
  */
 ZIPC_API int zipc_producer_flush(zipc_producer *p, int64_t timeout_ns);
 
@@ -392,8 +392,11 @@ ZIPC_API unsigned zipc_consumer_index(const zipc_consumer *c);
 ZIPC_API int zipc_consumer_close(zipc_consumer *c);
 
 /**
- * zipc_consumer_try_peek() - how many published slots are ready to read,
- * without waiting.
+ * zipc_consumer_try_peek() - how many consecutive published slots are ready
+ * to read from the consumer's sequence, without waiting.  The count is a
+ * batch, not a census: it may be fewer than everything published (one
+ * refresh scans at most 1024 slots; a cached count is returned until it is
+ * consumed).
  * @seq: receives the first readable sequence (the consumer's own).
  * Return: count > 0 (slots @seq .. @seq+count-1 are readable in place);
  * -EAGAIN (nothing yet); -EPIPE (nothing left and every producer closed);

@@ -212,8 +212,10 @@ ZIPC_API void *zipc_region_area(const zipc_region *r);
 ZIPC_API uint64_t zipc_region_area_size(const zipc_region *r);
 
 /**
- * zipc_region_header() - the validated header as mapped (read it, never
- * write it).  Return: pointer valid until zipc_region_close().
+ * zipc_region_header() - the header as it was validated at attach: a
+ * private copy held by the handle, so a peer rewriting the shared header
+ * afterwards cannot change what this process believes.
+ * Return: pointer valid until zipc_region_close(), or NULL if @r is NULL.
  */
 ZIPC_API const struct zipc_region_hdr *zipc_region_header(const zipc_region *r);
 
