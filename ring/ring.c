@@ -54,7 +54,7 @@ static int params_check(const struct zipc_ring_params *in, uint64_t area_size)
 	    p.capacity > ZIPC_RING_MAX_CAPACITY || p.slot_size == 0 || p.slot_size > ZIPC_RING_MAX_SLOT_SIZE ||
 	    p.max_producers == 0 || p.max_producers > ZIPC_RING_MAX_PRODUCERS || (!mp && p.max_producers != 1) ||
 	    p.max_consumers == 0 || p.max_consumers > ZIPC_RING_MAX_CONSUMERS || p.wait < ZIPC_WAIT_SPIN ||
-	    p.wait > ZIPC_WAIT_BLOCK || p.numa_node < -1 || p.grow_after_ns < 0 || (mp && p.grow_after_ns))
+	    p.wait > ZIPC_WAIT_URING || p.numa_node < -1 || p.grow_after_ns < 0 || (mp && p.grow_after_ns))
 		return -EPROTO;
 	ring_geometry(&p);
 	if (p.slot_stride != in->slot_stride || p.prod_off != in->prod_off || p.cons_off != in->cons_off ||
@@ -312,6 +312,7 @@ int zipc_ring_reap(zipc_ring *r)
 	if (n) {
 		zipc__wake_if_sleepers(&r->hdr->prod_wait);
 		zipc__wake_if_sleepers(&r->hdr->cons_wait);
+		zipc__wake_if_sleepers(&r->hdr->stage_wait);
 	}
 	return n;
 }
@@ -323,7 +324,7 @@ int zipc_producer_open(zipc_ring *r, const struct zipc_wait_opts *wait, zipc_pro
 	*out = NULL;
 	if (r->read_only)
 		return -EPERM;
-	if (wait && wait->strategy > ZIPC_WAIT_BLOCK)
+	if (wait && wait->strategy > ZIPC_WAIT_URING)
 		return -EINVAL;
 	struct zipc_ring_hdr *h = r->hdr;
 	int mp = !!(r->p.flags & ZIPC_RING_MULTI_PRODUCER);
@@ -385,6 +386,7 @@ static void producer_leave(struct zipc_ring_hdr *h, struct zipc_ring_peer *e)
 	 * consumer that sees no producer also sees everything published */
 	atomic_fetch_sub_explicit(&h->ctl.producers_active, 1, memory_order_acq_rel);
 	zipc__wake_if_sleepers(&h->cons_wait); /* sleepers learn of the end of stream */
+	zipc__wake_if_sleepers(&h->stage_wait);
 }
 
 int zipc_producer_close(zipc_producer *p)
@@ -531,7 +533,7 @@ int zipc_consumer_open_opts(zipc_ring *r, const struct zipc_consumer_opts *o, zi
 		return -EPERM;
 	unsigned ncons = r->p.max_consumers;
 	uint32_t all = ncons >= 32 ? UINT32_MAX : (1u << ncons) - 1;
-	if (o->wait.strategy > ZIPC_WAIT_BLOCK || (o->flags & ~(uint32_t)ZIPC_CONSUMER_SLOT) ||
+	if (o->wait.strategy > ZIPC_WAIT_URING || (o->flags & ~(uint32_t)ZIPC_CONSUMER_SLOT) ||
 	    ((o->flags & ZIPC_CONSUMER_SLOT) && o->slot >= ncons) || (o->after & ~all) ||
 	    o->group > ZIPC_RING_MAX_GROUPS || ((o->flags & ZIPC_CONSUMER_SLOT) && (o->after >> o->slot & 1)))
 		return -EINVAL;
@@ -644,6 +646,7 @@ static void consumer_leave(struct zipc_ring *r, struct zipc_ring_peer *e)
 	atomic_store_explicit(&e->state, next, memory_order_release);
 	atomic_fetch_sub_explicit(&h->ctl.consumers_active, 1, memory_order_relaxed);
 	zipc__wake_if_sleepers(&h->prod_wait); /* we no longer gate anybody */
+	zipc__wake_if_sleepers(&h->stage_wait); /* followers re-read their barrier */
 }
 
 int zipc_consumer_close(zipc_consumer *c)

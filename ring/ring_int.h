@@ -65,10 +65,28 @@ struct zipc__waiter {
 };
 int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns);
 
+/* Where a consumer sleeps: stages behind a barrier on stage_wait (woken by
+ * releases), everyone else on cons_wait (woken by publishes). */
+static inline struct zipc_waitword *zipc__consumer_waitword(zipc_consumer *c)
+{
+	return c->after ? &c->hdr->stage_wait : &c->hdr->cons_wait;
+}
+
 /* Grow on timeout (ring.c): seal @p's ring and move @p to a successor. */
 int zipc__producer_grow(zipc_producer *p);
 /* Follow a sealed ring to its successor (ring.c). */
 int zipc__consumer_follow(zipc_consumer *c);
+
+/*
+ * Dead-peer checks of a waiting end (wait.c), shared with the waitset
+ * (waitset.c).  Consumer: 0, or -EOWNERDEAD (a producer it depends on, or a
+ * stage it follows, died); an MP hole left by a dead producer is marked lost
+ * after two calls in a row (*strikes, *hole: the caller's state, start with
+ * 0 and UINT64_MAX).  Producer: -EOWNERDEAD if a consumer gating the claim
+ * ending at @end died.
+ */
+int zipc__consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole);
+int zipc__producer_liveness(zipc_producer *p, uint64_t end);
 
 /* S1 barrier: order a sleeper's announcement before its re-check. */
 void zipc__sleeper_barrier(void);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ring_int.h"
+#include "uring_compat.h"
 
 
 /* ------------------------------------------------------------ membarrier */
@@ -164,7 +165,7 @@ int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns)
 			sched_yield();
 			continue;
 		}
-		/* ZIPC_WAIT_BLOCK: announce, re-check, sleep (S1) */
+		/* ZIPC_WAIT_BLOCK / URING: announce, re-check, sleep (S1) */
 		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
 		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
 		zipc__sleeper_barrier();
@@ -173,7 +174,9 @@ int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns)
 			atomic_fetch_add_explicit(&wt->me->sleeps, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&w->sleeps, 1, memory_order_relaxed);
 			int64_t until = deadline < next_live ? deadline : next_live;
-			zipc__futex_sleep(&w->seq, v, until - t);
+			if (o->strategy != ZIPC_WAIT_URING ||
+			    zipc__uring_futex_wait(&w->seq, v, until - t) == -EOPNOTSUPP)
+				zipc__futex_sleep(&w->seq, v, until - t);
 		}
 		atomic_fetch_sub_explicit(&w->sleepers, 1, memory_order_relaxed);
 		if (r != -EAGAIN)
@@ -253,7 +256,7 @@ int zipc__producer_mp_try_claim(zipc_producer *p, uint32_t n, uint64_t *seq)
 }
 
 /* A producer blocked on a full ring: is the consumer gating it dead? */
-static int producer_liveness(zipc_producer *p, uint64_t end)
+int zipc__producer_liveness(zipc_producer *p, uint64_t end)
 {
 	struct zipc_ring *r = p->ring;
 	for (unsigned i = 0; i < r->p.max_consumers; i++) {
@@ -298,7 +301,7 @@ static int64_t claim_check(void *arg)
 static int claim_live(void *arg)
 {
 	struct claim_arg *a = arg;
-	return producer_liveness(a->p, claim_end(a->p, a->n));
+	return zipc__producer_liveness(a->p, claim_end(a->p, a->n));
 }
 
 int zipc__producer_claim_wait(zipc_producer *p, uint32_t n, int64_t timeout_ns, uint64_t *seq)
@@ -324,7 +327,7 @@ static int64_t flush_check(void *arg)
 static int flush_live(void *arg)
 {
 	struct claim_arg *a = arg;
-	return producer_liveness(a->p, a->target + a->p->capacity);
+	return zipc__producer_liveness(a->p, a->target + a->p->capacity);
 }
 
 int zipc_producer_flush(zipc_producer *p, int64_t timeout_ns)
@@ -527,7 +530,7 @@ static unsigned mark_lost(zipc_consumer *c, uint64_t claimed)
  * for two checks while a producer is dead -> marked lost (the wait then
  * reports -ENOMSG); every producer dead and nothing claimed -> -EOWNERDEAD.
  */
-static int consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole)
+int zipc__consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole)
 {
 	struct zipc_ring *r = c->ring;
 	for (uint32_t m = c->after; m; m &= m - 1) {
@@ -581,13 +584,13 @@ static int64_t peek_check(void *arg)
 static int peek_live(void *arg)
 {
 	struct peek_arg *a = arg;
-	return consumer_liveness(a->c, &a->strikes, &a->hole);
+	return zipc__consumer_liveness(a->c, &a->strikes, &a->hole);
 }
 
 int64_t zipc__consumer_wait(zipc_consumer *c, int64_t timeout_ns, uint64_t *seq)
 {
 	struct peek_arg a = {.c = c, .seq = seq, .hole = UINT64_MAX};
-	struct zipc__waiter wt = {.opts = &c->wait, .w = &c->hdr->cons_wait, .me = c->me,
+	struct zipc__waiter wt = {.opts = &c->wait, .w = zipc__consumer_waitword(c), .me = c->me,
 			    .check = peek_check, .live = peek_live, .arg = &a};
 	return zipc__wait_loop(&wt, timeout_ns);
 }

@@ -7,8 +7,10 @@
  * OneToOneRingBuffer / ManyToOneRingBuffer (aeron_spsc_rb / aeron_mpsc_rb)
  * do, with zipc's peer registration, wait strategies and validation:
  *
- *   producer:  claim len bytes -> write them in place -> commit (or abort)
- *   consumer:  read (or read_batch) -> use the bytes in place -> release
+ *   producer:  claim len bytes -> write them in place -> commit (or abort);
+ *              or send / send_batch (copy in, commit)
+ *   consumer:  read (or read_batch) -> use the bytes in place -> release;
+ *              or recv (copy out, release)
  *
  * Positions are free-running 64-bit byte counts that never wrap in
  * practice (2^64 bytes at 10 GB/s is 58 years): `tail` counts bytes claimed
@@ -35,8 +37,9 @@
  *    between claim and commit leaves nothing behind.
  *  - multi producer (ZIPC_RECORD_MULTI_PRODUCER): claim is a compare-and-
  *    swap on `tail` (lock-free); the claimer then marks its record in flight
- *    (negative length) and commit stores the positive length with release
- *    order; producers commit independently, in any order.  The consumer
+ *    (negative length; a batch leaves its headers 0 until each is written)
+ *    and commit stores the positive length with release order; producers
+ *    commit independently, in any order.  The consumer
  *    stops at the first record still in flight, and zeroes what it
  *    releases, so a lap later a header still reads 0 until its producer
  *    writes it.  A producer that dies holding a claim cannot wedge the
@@ -121,10 +124,10 @@ struct zipc_record_opts {
 	int group;              /**< gid granted access; used only with ZIPC_REGION_GROUP */
 };
 
-/** One record returned by zipc_record_read_batch(). */
+/** One record: returned by zipc_record_read_batch(), given to zipc_record_send_batch(). */
 struct zipc_record {
-	const void *data; /**< payload, in the ring (8-byte aligned); valid until release */
-	size_t len;       /**< payload bytes, exactly as claimed */
+	const void *data; /**< payload (read: in the ring, 8-byte aligned, valid until release) */
+	size_t len;       /**< payload bytes, exactly as claimed / sent */
 };
 
 /** Ring-wide figures (zipc_record_ring_stat()). */
@@ -314,6 +317,27 @@ ZIPC_API int zipc_record_abort(zipc_record_producer *p, void *buf);
  * Return: 0, or the codes of zipc_record_claim().
  */
 ZIPC_API int zipc_record_send(zipc_record_producer *p, const void *msg, size_t len, int64_t timeout_ns);
+
+/**
+ * zipc_record_send_batch() - copy up to @n records into the ring and
+ * publish them together (SP: one tail store; MP: one compare-and-swap for
+ * the room of all of them, each record committed in order), with one
+ * wake-up check: the batched form of zipc_record_send().
+ * @msgs:       @n records (data, len); each len 1..max_record; not retained.
+ * @n:          records, >= 1.
+ * @timeout_ns: as zipc_record_claim(); waits only until the first record
+ *              fits, then takes as many (in order) as the free room holds.
+ * Each record keeps its own length and is delivered exactly like one sent
+ * alone (per-producer order is @msgs order).  No claim may be outstanding.
+ * Wait-free (SP) / lock-free (MP) with @timeout_ns 0.
+ * Return: the number of records sent (1..@n: a prefix of @msgs); -EMSGSIZE
+ * (a length above max_record: nothing is sent); -EINVAL (@n 0, NULL, a
+ * zero length, or a claim outstanding); -EAGAIN (@timeout_ns 0 and not even
+ * the first fits); -ETIMEDOUT; -EOWNERDEAD (the consumer died with the ring
+ * full); -EPROTO.
+ */
+ZIPC_API int zipc_record_send_batch(zipc_record_producer *p, const struct zipc_record *msgs, unsigned n,
+				    int64_t timeout_ns);
 
 /**
  * zipc_record_producer_flush() - wait until the consumer has released every

@@ -26,6 +26,8 @@
  *  - ZIPC_WAIT_SPIN:  busy-spin with a CPU pause.  Lowest latency, burns a core.
  *  - ZIPC_WAIT_YIELD: spin for spin_ns, then sched_yield() between checks.
  *  - ZIPC_WAIT_BLOCK: spin for spin_ns, then sleep on a shared futex word.
+ *  - ZIPC_WAIT_URING: as BLOCK, sleeping in io_uring (FUTEX_WAIT op); a
+ *    thread that serves many rings uses a waitset (zipc/waitset.h) instead.
  *    A sleeper announces itself with a read-modify-write, re-checks, then
  *    sleeps; the other side issues FUTEX_WAKE only when a sleeper is
  *    announced, so a publish costs no system call while nobody sleeps.
@@ -61,6 +63,12 @@ enum zipc_wait_strategy {
 	ZIPC_WAIT_SPIN = 1,    /**< busy-spin with a pause instruction */
 	ZIPC_WAIT_YIELD = 2,   /**< spin spin_ns, then sched_yield() */
 	ZIPC_WAIT_BLOCK = 3,   /**< spin spin_ns, then sleep on a shared futex */
+	/**
+	 * As BLOCK, but the sleep is an IORING_OP_FUTEX_WAIT on the same
+	 * shared word in a per-thread io_uring (publishers do not change);
+	 * falls back to the futex system call where the kernel lacks it.
+	 */
+	ZIPC_WAIT_URING = 4,
 };
 
 /** Ring creation flags. */

@@ -130,7 +130,8 @@ struct zipc_waitset_stat {
 	uint32_t rings;            /**< registered ring ends */
 	uint32_t fds;              /**< registered descriptors */
 	uint64_t waits;            /**< zipc_waitset_wait() calls */
-	uint64_t sleeps;           /**< io_uring_enter() sleeps (waits that passed step 2) */
+	uint64_t announces;        /**< waits that announced themselves in every ring (step 2) */
+	uint64_t sleeps;           /**< io_uring_enter() sleeps (step 3; several per wait if slices end) */
 	uint64_t futex_arms;       /**< futex waits armed (FUTEX_WAIT SQEs, or helper re-arms) */
 	uint64_t futex_wakeups;    /**< futex waits that completed (woken or value changed) */
 	uint64_t fd_events;        /**< descriptor readiness reports */
@@ -172,8 +173,8 @@ ZIPC_API int zipc_waitset_close(zipc_waitset *ws);
  * or when a producer it depends on died (see struct zipc_waitset_event).
  * Note that checking readiness *is* a try_peek: a work-queue group member
  * takes its next batch while being checked, as zipc_consumer_wait() does.
- * Return: 0; -EINVAL (NULL argument); -EEXIST (@user_data or @c already
- * registered); -ENOSPC (ZIPC_WAITSET_MAX_RINGS ends already); -ENOMEM or
+ * Return: 0; -EINVAL (NULL argument, or a waitset inherited through
+ * fork()); -EEXIST (@user_data or @c already registered); -ENOSPC (ZIPC_WAITSET_MAX_RINGS ends already); -ENOMEM or
  * -EAGAIN (eventfd-poll backend: cannot start a helper thread).
  */
 ZIPC_API int zipc_waitset_add_consumer(zipc_waitset *ws, zipc_consumer *c, uint64_t user_data);
@@ -199,7 +200,8 @@ ZIPC_API int zipc_waitset_add_producer(zipc_waitset *ws, zipc_producer *p, uint6
  * The descriptor is polled by the io_uring (IORING_OP_POLL_ADD, one shot,
  * re-armed after each report), so readiness shows even while the rings
  * keep the thread busy.
- * Return: 0; -EBADF (@fd not open); -EINVAL (no event, or an unknown one);
+ * Return: 0; -EBADF (@fd not open); -EINVAL (no event, or an unknown one,
+ * or a waitset inherited through fork());
  * -EEXIST (@user_data in use); -ENOSPC (ZIPC_WAITSET_MAX_FDS descriptors).
  */
 ZIPC_API int zipc_waitset_add_fd(zipc_waitset *ws, int fd, uint32_t events, uint64_t user_data);
@@ -209,7 +211,8 @@ ZIPC_API int zipc_waitset_add_fd(zipc_waitset *ws, int fd, uint32_t events, uint
  * Any armed futex wait or poll of the entry is cancelled; for a descriptor
  * this function waits until the kernel has released it, so the caller may
  * close it right after.  Events already returned for it stay valid.
- * Return: 0; -EINVAL (NULL @ws); -ENOENT (no such entry).
+ * Return: 0; -EINVAL (NULL @ws, or a waitset inherited through fork());
+ * -ENOENT (no such entry).
  */
 ZIPC_API int zipc_waitset_remove(zipc_waitset *ws, uint64_t user_data);
 
@@ -221,10 +224,15 @@ ZIPC_API int zipc_waitset_remove(zipc_waitset *ws, uint64_t user_data);
  * @max_events: its capacity (> 0).  When more entries are ready, the next
  *              wait starts after the last one reported (round robin), so
  *              no ring is starved.
+ * One call need not report every ready entry: after a sleep it reports
+ * the rings whose futex woke it (and ready descriptors) without scanning
+ * the others, which the next call finds (level-triggered: an entry that
+ * stays ready is always reported again).
  * Return: the number of events (> 0); -ETIMEDOUT (@timeout_ns > 0 passed
  * with nothing ready); -EAGAIN (@timeout_ns == 0 and nothing ready, as
  * zipc_consumer_wait() with a zero timeout); -EINVAL (NULL arguments,
- * @max_events 0, or an empty waitset with no deadline); -EINTR is never
+ * @max_events 0, an empty waitset with no deadline, or a waitset inherited
+ * through fork()); -EINTR is never
  * returned (signals are absorbed and the wait goes on); -ENOMEM, -EFAULT or
  * another code of a failed futex wait or io_uring_enter() (the waitset stays
  * usable).

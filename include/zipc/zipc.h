@@ -13,4 +13,8 @@
 #include <zipc/waitset.h>
 #include <zipc/record.h>
 
+#include <zipc/mesh.h>
+
+#include <zipc/dispatch.h>
+
 #endif /* ZIPC_ZIPC_H */

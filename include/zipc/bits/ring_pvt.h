@@ -108,6 +108,7 @@ struct zipc_ring_hdr {
 	_Alignas(ZIPC_LINE) _Atomic uint64_t cursor; /* SP: published; MP: claimed */
 	_Alignas(ZIPC_LINE) struct zipc_waitword cons_wait; /* consumers sleep here */
 	_Alignas(ZIPC_LINE) struct zipc_waitword prod_wait; /* producers sleep here */
+	_Alignas(ZIPC_LINE) struct zipc_waitword stage_wait; /* stages behind a barrier sleep here */
 	_Alignas(ZIPC_LINE) struct zipc_ring_ctl ctl;
 };
 
@@ -132,7 +133,7 @@ struct zipc_ring_peer {
 _Static_assert(sizeof(struct zipc_ring_params) <= ZIPC_LINE, "params fit one line");
 _Static_assert(sizeof(struct zipc_ring_ctl) <= ZIPC_LINE, "control fits one line");
 _Static_assert(sizeof(struct zipc_ring_group) == ZIPC_LINE, "a group's work sequence has its line");
-_Static_assert(sizeof(struct zipc_ring_hdr) == 5 * ZIPC_LINE, "ring header is five lines");
+_Static_assert(sizeof(struct zipc_ring_hdr) == 6 * ZIPC_LINE, "ring header is six lines");
 _Static_assert(sizeof(struct zipc_ring_peer) == 2 * ZIPC_LINE, "peer entry is two lines");
 _Static_assert(__builtin_offsetof(struct zipc_ring_hdr, cursor) == ZIPC_LINE, "cursor on its own line");
 
@@ -301,6 +302,10 @@ ZIPC_INLINE int zipc_consumer_release(zipc_consumer *c, uint32_t n)
 	zipc__waker_fence(c->fenceless); /* W1 */
 	if (atomic_load_explicit(&c->hdr->prod_wait.sleepers, memory_order_relaxed))
 		zipc__wake(&c->hdr->prod_wait);
+	/* stages that follow consumers sleep on their own word: only releases
+	 * move their barrier (never touched in rings without barriers) */
+	if (atomic_load_explicit(&c->hdr->stage_wait.sleepers, memory_order_relaxed))
+		zipc__wake(&c->hdr->stage_wait);
 	return 0;
 }
 
