@@ -44,7 +44,7 @@ static struct zipc_region *region_new(void)
 	struct zipc_region *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->fd = r->lock_fd = r->listen_fd = r->stop_fd = -1;
+	r->fd = r->lock_fd = r->listen_fd = -1;
 	r->base = MAP_FAILED;
 	r->owner_pid = getpid();
 	return r;

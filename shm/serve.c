@@ -12,10 +12,10 @@
  * nothing from the client, so a silent client cannot stall it.
  */
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -94,27 +94,135 @@ static void serve_one(struct zipc_region *r, int conn)
 	(void)sendmsg(conn, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/*
+ * One server thread per process serves every name this process created:
+ * an epoll set of listening sockets plus an eventfd that stops it.  It is
+ * started with the first served region and stopped with the last, so a
+ * process that creates hundreds of named rings (a worker mesh) still has
+ * one thread.  `served` lists the live registrations; the thread serves a
+ * connection only while holding srv_lock and only for a region still on
+ * the list, so zipc__serve_stop() never races with a connection.
+ */
+static pthread_mutex_t srv_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct zipc_region *served;  /* singly linked through serve_next */
+static int srv_epfd = -1;
+static int srv_stopfd = -1;
+static pthread_t srv_thread;
+static int srv_running;
+static pid_t srv_pid;               /* process the thread belongs to */
+
+static int srv_is_served(const struct zipc_region *r)
+{
+	for (const struct zipc_region *it = served; it; it = it->serve_next)
+		if (it == r)
+			return 1;
+	return 0;
+}
+
 static void *serve_thread(void *arg)
 {
-	struct zipc_region *r = arg;
-	struct pollfd pfd[2] = {{.fd = r->listen_fd, .events = POLLIN}, {.fd = r->stop_fd, .events = POLLIN}};
+	(void)arg;
+	struct epoll_event ev[16];
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		int n = epoll_wait(srv_epfd, ev, 16, -1);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (pfd[1].revents)
-			break;
-		if (pfd[0].revents & POLLIN) {
-			int conn = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-			if (conn >= 0) {
-				serve_one(r, conn);
-				close(conn);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.ptr == NULL)
+				return NULL; /* the stop eventfd */
+			pthread_mutex_lock(&srv_lock);
+			struct zipc_region *r = ev[i].data.ptr;
+			if (srv_is_served(r)) {
+				int conn = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+				if (conn >= 0) {
+					serve_one(r, conn);
+					close(conn);
+				}
 			}
+			pthread_mutex_unlock(&srv_lock);
 		}
 	}
 	return NULL;
+}
+
+/* Register @r's listening socket with the process's server (srv_lock held). */
+static int srv_add(struct zipc_region *r)
+{
+	if (srv_running && srv_pid != getpid()) {
+		/* a forked child inherited the parent's bookkeeping, not its thread */
+		close(srv_epfd);
+		close(srv_stopfd);
+		srv_epfd = srv_stopfd = -1;
+		srv_running = 0;
+		served = NULL;
+	}
+	if (!srv_running) {
+		srv_epfd = epoll_create1(EPOLL_CLOEXEC);
+		srv_stopfd = eventfd(0, EFD_CLOEXEC);
+		struct epoll_event se = {.events = EPOLLIN, .data.ptr = NULL};
+		int rc = 0;
+		if (srv_epfd < 0 || srv_stopfd < 0 || epoll_ctl(srv_epfd, EPOLL_CTL_ADD, srv_stopfd, &se) != 0)
+			rc = -errno;
+		else if ((rc = -pthread_create(&srv_thread, NULL, serve_thread, NULL)) == 0) {
+			srv_running = 1;
+			srv_pid = getpid();
+		}
+		if (rc) {
+			if (srv_epfd >= 0)
+				close(srv_epfd);
+			if (srv_stopfd >= 0)
+				close(srv_stopfd);
+			srv_epfd = srv_stopfd = -1;
+			return rc;
+		}
+	}
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
+	if (epoll_ctl(srv_epfd, EPOLL_CTL_ADD, r->listen_fd, &ev) != 0)
+		return -errno;
+	r->serve_next = served;
+	served = r;
+	r->server_running = 1;
+	return 0;
+}
+
+/* Withdraw @r from the server; stop the thread after the last region. */
+static void srv_remove(struct zipc_region *r)
+{
+	pthread_t join;
+	int stop = 0;
+	pthread_mutex_lock(&srv_lock);
+	if (r->server_running && srv_running && srv_pid == getpid()) {
+		epoll_ctl(srv_epfd, EPOLL_CTL_DEL, r->listen_fd, NULL);
+		for (struct zipc_region **it = &served; *it; it = &(*it)->serve_next) {
+			if (*it == r) {
+				*it = r->serve_next;
+				break;
+			}
+		}
+		if (!served) {
+			uint64_t one = 1;
+			ssize_t n = write(srv_stopfd, &one, sizeof(one));
+			(void)n;
+			join = srv_thread;
+			stop = 1;
+			srv_running = 0;
+		}
+	}
+	r->server_running = 0;
+	pthread_mutex_unlock(&srv_lock);
+	if (stop) {
+		pthread_join(join, NULL);
+		pthread_mutex_lock(&srv_lock);
+		if (!srv_running) { /* nobody restarted it meanwhile */
+			close(srv_epfd);
+			close(srv_stopfd);
+			srv_epfd = srv_stopfd = -1;
+		}
+		pthread_mutex_unlock(&srv_lock);
+	}
 }
 
 /*
@@ -189,26 +297,18 @@ int zipc__serve_start(struct zipc_region *r, const char *name, int group)
 		unlink(tmp);
 		goto fail;
 	}
-	r->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (r->stop_fd < 0) {
-		rc = -errno;
-		unlink(r->sock_path);
-		goto fail;
-	}
-	rc = pthread_create(&r->server, NULL, serve_thread, r);
+	pthread_mutex_lock(&srv_lock);
+	rc = srv_add(r);
+	pthread_mutex_unlock(&srv_lock);
 	if (rc) {
-		rc = -rc;
 		unlink(r->sock_path);
 		goto fail;
 	}
-	r->server_running = 1;
 	return 0;
 fail:
 	if (r->listen_fd >= 0)
 		close(r->listen_fd);
-	if (r->stop_fd >= 0)
-		close(r->stop_fd);
-	r->listen_fd = r->stop_fd = -1;
+	r->listen_fd = -1;
 	unlink(r->lock_path);
 	close(r->lock_fd);
 	r->lock_fd = -1;
@@ -217,13 +317,7 @@ fail:
 
 void zipc__serve_stop(struct zipc_region *r)
 {
-	if (r->server_running) {
-		uint64_t one = 1;
-		ssize_t n = write(r->stop_fd, &one, sizeof(one));
-		(void)n;
-		pthread_join(r->server, NULL);
-		r->server_running = 0;
-	}
+	srv_remove(r);
 	if (r->lock_fd >= 0) {
 		/* withdraw the name while we still hold its lock */
 		unlink(r->sock_path);
@@ -233,9 +327,7 @@ void zipc__serve_stop(struct zipc_region *r)
 	}
 	if (r->listen_fd >= 0)
 		close(r->listen_fd);
-	if (r->stop_fd >= 0)
-		close(r->stop_fd);
-	r->listen_fd = r->stop_fd = -1;
+	r->listen_fd = -1;
 }
 
 int zipc__serve_fetch(const char *name)
@@ -321,8 +413,6 @@ void zipc__serve_drop(struct zipc_region *r)
 		close(r->lock_fd);
 	if (r->listen_fd >= 0)
 		close(r->listen_fd);
-	if (r->stop_fd >= 0)
-		close(r->stop_fd);
-	r->lock_fd = r->listen_fd = r->stop_fd = -1;
+	r->lock_fd = r->listen_fd = -1;
 	r->server_running = 0;
 }

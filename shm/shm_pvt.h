@@ -24,9 +24,8 @@ struct zipc_region {
 	/* name service (creator only, unless anonymous) */
 	int lock_fd;                 /* flock'd <dir>/<name>.lock, or -1 */
 	int listen_fd;               /* bound <dir>/<name>.sock, or -1 */
-	int stop_fd;                 /* eventfd that stops the server thread, or -1 */
-	pthread_t server;
-	int server_running;
+	int server_running;          /* registered with the process's server thread */
+	struct zipc_region *serve_next; /* list of served regions (serve.c) */
 	char sock_path[256];
 	char lock_path[256];
 };
