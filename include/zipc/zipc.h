@@ -12,9 +12,7 @@
 #include <zipc/ring.h>
 #include <zipc/waitset.h>
 #include <zipc/record.h>
-
 #include <zipc/mesh.h>
-
 #include <zipc/dispatch.h>
 
 #endif /* ZIPC_ZIPC_H */
