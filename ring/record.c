@@ -148,7 +148,7 @@ static int params_check(const struct zipc_record_params *in, uint64_t area_size)
 	    p.max_record > ZIPC_RECORD_MAX_RECORD || ZIPC_RECORD_SIZE(p.max_record) > p.capacity / 2 ||
 	    p.align != ZIPC_RECORD_ALIGN || p.max_producers == 0 || p.max_producers > ZIPC_RECORD_MAX_PRODUCERS ||
 	    (!mp && p.max_producers != 1) || p.max_consumers != 1 || p.wait < ZIPC_WAIT_SPIN ||
-	    p.wait > ZIPC_WAIT_BLOCK || p.numa_node < -1)
+	    p.wait > ZIPC_WAIT_URING || p.numa_node < -1)
 		return -EPROTO;
 	record_geometry(&p);
 	if (p.prod_off != in->prod_off || p.cons_off != in->cons_off || p.data_off != in->data_off ||
@@ -778,7 +778,7 @@ int zipc_record_producer_open(zipc_record_ring *r, const struct zipc_wait_opts *
 	*out = NULL;
 	if (r->read_only)
 		return -EPERM;
-	if (wait && wait->strategy > ZIPC_WAIT_BLOCK)
+	if (wait && wait->strategy > ZIPC_WAIT_URING)
 		return -EINVAL;
 	struct zipc_record_ring_hdr *h = r->hdr;
 	if (!r->mp) /* the single producer slot of a dead process may be taken over */
@@ -1125,7 +1125,7 @@ int zipc_record_consumer_open(zipc_record_ring *r, const struct zipc_wait_opts *
 	*out = NULL;
 	if (r->read_only)
 		return -EPERM;
-	if (wait && wait->strategy > ZIPC_WAIT_BLOCK)
+	if (wait && wait->strategy > ZIPC_WAIT_URING)
 		return -EINVAL;
 	struct zipc_record_ring_hdr *h = r->hdr;
 	struct zipc_ring_peer *e = &r->cons[0];

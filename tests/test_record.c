@@ -422,6 +422,9 @@ TEST_REC(create_limits, 10, "creation checks capacity, max record (<= capacity/2
 		}
 	}
 	o = ropts(4096, 0, 0);
+	o.wait = ZIPC_WAIT_URING;
+	cr_assert_eq(zipc_record_ring_create(NULL, &o, &r), 0);
+	cr_assert_eq(zipc_record_ring_close(r), 0);
 	o.wait = 9;
 	cr_assert_eq(zipc_record_ring_create(NULL, &o, &r), -EINVAL);
 	o = ropts(4096, 0, 0); /* 0: the largest allowed */
@@ -962,6 +965,11 @@ TEST_REC(stream_yield, 120, "MP stream, both ends yielding")
 TEST_REC(stream_block, 120, "SP stream, both ends blocking on the futex")
 {
 	strategy_run(ZIPC_WAIT_BLOCK, 0);
+}
+
+TEST_REC(stream_uring, 120, "MP stream, both ends sleeping in io_uring (futex fallback)")
+{
+	strategy_run(ZIPC_WAIT_URING, ZIPC_RECORD_MULTI_PRODUCER);
 }
 
 /* --------------------------------------------------- hostile memory */
@@ -1527,10 +1535,10 @@ static int wake_consumer_child(void *arg)
 	return 0;
 }
 
-TEST_REC(block_wakes_consumer, 30, "block: a commit wakes a sleeping consumer (liveness 10 s, so only a wake can)")
+static void wakes_consumer_run(uint32_t strategy)
 {
 	zipc_record_ring *r = make_ring(4096, 500, 0);
-	zipc_record_consumer *c = open_consumer_opts(r, ZIPC_WAIT_BLOCK, 1000, 10 * ZIPC_SEC);
+	zipc_record_consumer *c = open_consumer_opts(r, strategy, 1000, 10 * ZIPC_SEC);
 	struct wake_arg a = {.ring = r};
 	chan_open(&a.got);
 	pid_t pid = spawn(wake_consumer_child, &a);
@@ -1550,6 +1558,16 @@ TEST_REC(block_wakes_consumer, 30, "block: a commit wakes a sleeping consumer (l
 	cr_assert_eq(zipc_record_read(c, 5 * ZIPC_SEC, &d, &len), -EPIPE, "the close wakes it too");
 	zipc_record_consumer_close(c);
 	cr_assert_eq(zipc_record_ring_close(r), 0);
+}
+
+TEST_REC(block_wakes_consumer, 30, "block: a commit wakes a sleeping consumer (liveness 10 s, so only a wake can)")
+{
+	wakes_consumer_run(ZIPC_WAIT_BLOCK);
+}
+
+TEST_REC(uring_wakes_consumer, 30, "uring: a commit wakes a consumer asleep in io_uring (liveness 10 s)")
+{
+	wakes_consumer_run(ZIPC_WAIT_URING);
 }
 
 static int wake_producer_child(void *arg)
@@ -1868,7 +1886,7 @@ TEST_REC(bad_attach, 60, "attach validates kind, magic, layout, parameters, offs
 		case 8: pp->flags = 0; break;
 		case 9: pp->data_off += ZIPC_LINE; break;
 		case 10: pp->total_size -= ZIPC_LINE; break;
-		case 11: pp->wait = 0; break;
+		case 11: pp->wait = ZIPC_WAIT_URING + 1; break;
 		case 12: pp->align = 16; break;
 		}
 		zipc_region *reg = crafted(bytes, len, len, ZIPC_KIND_RECORD);

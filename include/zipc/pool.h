@@ -246,6 +246,10 @@ ZIPC_API int zipc_pool_create(const char *name, const struct zipc_pool_opts *opt
  * -ESHUTDOWN, and exits; the threads are joined; the pool is marked closed
  * (clients still waiting get -ESHUTDOWN); the names are withdrawn.  Clients
  * stay valid (every call on them returns -ESHUTDOWN) until closed.
+ * Must not be called from an item callback (it waits for every thread).
+ * A pool does not survive fork(): in a child, zipc_pool_close() on the
+ * inherited handle does nothing (the threads and the shared state are the
+ * parent's).
  * Return: 0.
  */
 ZIPC_API int zipc_pool_close(zipc_pool *pool);
@@ -288,8 +292,9 @@ struct zipc_pool_client_opts {
 	/** Busy-spin this long (ns) waiting for a response before sleeping on
 	 *  the response ring's futex; 0 = 20000; negative = sleep at once. */
 	int64_t spin_ns;
-	/** Deadline (ns) for opening (registering with every pool thread);
-	 *  0 = ZIPC_FOREVER (a dead server still ends the wait). */
+	/** Deadline (ns) for opening (registering with every pool thread,
+	 *  which waits for each thread to finish the request it is running);
+	 *  0 = 30 s; ZIPC_FOREVER = none (a dead server still ends the wait). */
 	int64_t timeout_ns;
 };
 
@@ -336,7 +341,10 @@ ZIPC_API int zipc_pool_client_attach(const char *name, const struct zipc_pool_cl
  * zipc_pool_client_close() - tell the pool threads to drop this client
  * (without waiting), free its slot, unmap everything.  Responses still in
  * flight are discarded.  @c may be NULL.  Not concurrently with other
- * calls on @c.  Return: 0.
+ * calls on @c.  A client does not survive fork(): in a child, this does
+ * nothing (the slot and registrations are the parent's), and no other call
+ * may be made on an inherited client.
+ * Return: 0.
  */
 ZIPC_API int zipc_pool_client_close(zipc_pool_client *c);
 

@@ -56,9 +56,10 @@
  * every record length and type, dead producers' claim records): a corrupted
  * or hostile ring yields -EPROTO, never an out-of-bounds access.
  *
- * Wait strategies, timeouts and dead-peer detection are those of
- * zipc/ring.h (struct zipc_wait_opts); a commit or release issues
- * FUTEX_WAKE only when the other side announced a sleeper.
+ * Wait strategies (spin, yield, block, uring), timeouts and dead-peer
+ * detection are those of zipc/ring.h (struct zipc_wait_opts, the shared
+ * wait loop); a commit or release issues FUTEX_WAKE only when the other
+ * side announced a sleeper.
  *
  * Progress guarantees: claim with timeout 0 / commit / abort / read with
  * timeout 0 / release are wait-free for a single producer, lock-free (CAS
@@ -379,7 +380,9 @@ ZIPC_API int zipc_record_consumer_close(zipc_record_consumer *c);
  * Records are returned in ring order (per-producer FIFO for MP); padding is
  * skipped.  The record stays valid, and its room stays taken, until
  * zipc_record_release(), which releases every record read since the last
- * release; several reads may precede one release.
+ * release; several reads may precede one release.  Dead producers (and an
+ * MP claim left by one, which is then skipped) are noticed only while
+ * waiting, every liveness_ns of the end's struct zipc_wait_opts.
  * Return: 0; -EAGAIN (nothing committed and @timeout_ns 0); -ETIMEDOUT;
  * -EPIPE (everything read and every producer closed); -EOWNERDEAD
  * (everything read and a producer died: SP, or MP with no live producer

@@ -451,6 +451,16 @@ ZIPC_API int zipc_sched_sender_send(zipc_sched_sender *s, const void *job, size_
  */
 ZIPC_API int zipc_sched_sender_status(const zipc_sched_sender *s, uint64_t *dropped);
 
+/**
+ * zipc_sched_sender_set_wait() - change how zipc_sched_sender_send() waits
+ * for room (any enum zipc_wait_strategy: spin, yield, block or uring; spin
+ * time; liveness period).  @wait NULL: the default (block, 20 us spin,
+ * 10 ms liveness).
+ * Same thread rules as the other sender functions.
+ * Return: 0; -EINVAL (NULL @s, unknown strategy).
+ */
+ZIPC_API int zipc_sched_sender_set_wait(zipc_sched_sender *s, const struct zipc_wait_opts *wait);
+
 /** zipc_sched_sender_id() - the id of the sender's channel. */
 ZIPC_API uint64_t zipc_sched_sender_id(const zipc_sched_sender *s);
 

@@ -39,7 +39,7 @@ extern "C" {
 typedef struct zipc_region zipc_region;
 
 /** "ZIPCRGN1" little-endian: first 8 bytes of every region. */
-#define ZIPC_REGION_MAGIC 0x314e475243504953ULL
+#define ZIPC_REGION_MAGIC 0x314e47524350495aULL
 /** Layout version of struct zipc_region_hdr this library reads and writes. */
 #define ZIPC_REGION_LAYOUT 1u
 /** Bytes reserved for the region header; the kind's area starts here. */

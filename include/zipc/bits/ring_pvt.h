@@ -38,7 +38,7 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics in shared memory mus
 /** One hot line: two 64-byte cache lines, against adjacent-line prefetch. */
 #define ZIPC_LINE 128u
 /** "ZIPCRING" little-endian: first word of a ring's area. */
-#define ZIPC_RING_MAGIC 0x474e495243504953ULL
+#define ZIPC_RING_MAGIC 0x474e49524350495aULL
 /** Layout version of struct zipc_ring_hdr and the tables behind it. */
 #define ZIPC_RING_LAYOUT 1u
 
