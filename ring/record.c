@@ -1024,6 +1024,33 @@ static int consumer_live(struct zipc_record_consumer *c, int *strikes)
 	return dead ? -EOWNERDEAD : -EPROTO;
 }
 
+/* ----------------------------------------------- waitset hooks (hidden) */
+
+int zipc__record_consumer_ready(zipc_record_consumer *c)
+{
+	/* read_one() without consuming: the position comes back */
+	uint64_t pos = c->pos, pending = c->pending, paddings = c->paddings;
+	const void *buf;
+	size_t len;
+	int rc = read_one(c, &buf, &len);
+	c->pos = pos;
+	c->pending = pending;
+	c->paddings = paddings;
+	if (rc == 0)
+		return 1;
+	return rc == -EAGAIN ? 0 : rc;
+}
+
+struct zipc_waitword *zipc__record_consumer_waitword(zipc_record_consumer *c)
+{
+	return &c->hdr->cons_wait;
+}
+
+int zipc__record_consumer_liveness(zipc_record_consumer *c, int *strikes)
+{
+	return consumer_live(c, strikes);
+}
+
 struct read_arg {
 	struct zipc_record_consumer *c;
 	const void **buf;

@@ -88,6 +88,13 @@ int zipc__consumer_follow(zipc_consumer *c);
 int zipc__consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole);
 int zipc__producer_liveness(zipc_producer *p, uint64_t end);
 
+/* Record consumers in a waitset (record.c): 1 readable, 0 not yet, or a
+ * code (-EPIPE, -EPROTO); nothing is consumed.  Liveness as the ring's. */
+struct zipc_record_consumer;
+int zipc__record_consumer_ready(struct zipc_record_consumer *c);
+struct zipc_waitword *zipc__record_consumer_waitword(struct zipc_record_consumer *c);
+int zipc__record_consumer_liveness(struct zipc_record_consumer *c, int *strikes);
+
 /* S1 barrier: order a sleeper's announcement before its re-check. */
 void zipc__sleeper_barrier(void);
 

@@ -93,8 +93,9 @@ static uint64_t tag_make(enum ws_tag t, unsigned index, uint32_t gen)
 /* One registered ring end. */
 struct ws_ring {
 	uint64_t user_data;
-	zipc_consumer *c; /* exactly one of c / p */
+	zipc_consumer *c; /* exactly one of c / p / rc */
 	zipc_producer *p;
+	zipc_record_consumer *rc;
 	int used;
 	int32_t dead;      /* verdict of the last sweep: 0 or a negative code */
 	int strikes;       /* MP hole tracking for zipc__consumer_liveness() */
@@ -308,6 +309,8 @@ static int ws_arm_fds(zipc_waitset *ws)
 
 static struct zipc_waitword *ws_word(const struct ws_ring *e)
 {
+	if (e->rc)
+		return zipc__record_consumer_waitword(e->rc);
 	return e->c ? zipc__consumer_waitword(e->c) : &e->p->hdr->prod_wait;
 }
 
@@ -350,6 +353,25 @@ static void ws_withdraw(struct ws_ring *e)
  */
 static int ws_ring_ready(zipc_waitset *ws, struct ws_ring *e, uint32_t *revents, int32_t *status)
 {
+	if (e->rc) {
+		int r = zipc__record_consumer_ready(e->rc);
+		if (r == 1) {
+			e->dead = 0;
+			*revents = POLLIN;
+			*status = 0;
+			return 1;
+		}
+		if (r == 0) {
+			if (!e->dead)
+				return 0;
+			*revents = POLLERR;
+			*status = e->dead;
+			return 1;
+		}
+		*revents = r == -EPIPE ? POLLHUP : POLLERR;
+		*status = r;
+		return 1;
+	}
 	if (e->c) {
 		zipc_consumer *c = e->c;
 		if (e->ann && atomic_load_explicit(&c->hdr->ctl.sealed, memory_order_relaxed)) {
@@ -416,7 +438,9 @@ static void ws_collect_one(zipc_waitset *ws, unsigned s, struct zipc_waitset_eve
 	if (!e->used || !ws_ring_ready(ws, e, &revents, &status))
 		return;
 	ev[(*n)++] = (struct zipc_waitset_event){.user_data = e->user_data,
-						 .kind = e->c ? ZIPC_WAITSET_CONSUMER : ZIPC_WAITSET_PRODUCER,
+						 .kind = e->rc  ? ZIPC_WAITSET_RECORD_CONSUMER
+							 : e->c ? ZIPC_WAITSET_CONSUMER
+								: ZIPC_WAITSET_PRODUCER,
 						 .revents = revents, .status = status};
 	ws->rr = s + 1;
 }
@@ -533,7 +557,10 @@ static void ws_sweep(zipc_waitset *ws, int64_t now)
 		e->dead = 0; /* a fresh verdict: first, is it ready without one? */
 		if (ws_ring_ready(ws, e, &revents, &status))
 			continue;
-		if (e->c) {
+		if (e->rc) {
+			/* the record ring's own check reads each producer once */
+			e->dead = zipc__record_consumer_liveness(e->rc, &e->strikes);
+		} else if (e->c) {
 			if (!ws_consumer_suspect(e->c, &ac)) {
 				e->strikes = 0;
 				continue;
@@ -1000,9 +1027,10 @@ static int ws_has(const zipc_waitset *ws, uint64_t user_data)
 	return 0;
 }
 
-static int ws_add_ring(zipc_waitset *ws, zipc_consumer *c, zipc_producer *p, uint64_t user_data)
+static int ws_add_ring(zipc_waitset *ws, zipc_consumer *c, zipc_producer *p, zipc_record_consumer *rec,
+		       uint64_t user_data)
 {
-	if (!ws || (!c && !p) || ws->fork_gen != ws_fork_gen())
+	if (!ws || (!c && !p && !rec) || ws->fork_gen != ws_fork_gen())
 		return -EINVAL;
 	if (ws_has(ws, user_data))
 		return -EEXIST;
@@ -1016,7 +1044,7 @@ static int ws_add_ring(zipc_waitset *ws, zipc_consumer *c, zipc_producer *p, uin
 				break;
 			continue;
 		}
-		if ((c && e->c == c) || (p && e->p == p))
+		if ((c && e->c == c) || (p && e->p == p) || (rec && e->rc == rec))
 			return -EEXIST;
 	}
 	if (free_slot == ZIPC_WAITSET_MAX_RINGS)
@@ -1033,6 +1061,7 @@ static int ws_add_ring(zipc_waitset *ws, zipc_consumer *c, zipc_producer *p, uin
 	e->used = 1;
 	e->c = c;
 	e->p = p;
+	e->rc = rec;
 	e->user_data = user_data;
 	e->hole = UINT64_MAX;
 	ws->nrings++;
@@ -1045,14 +1074,21 @@ int zipc_waitset_add_consumer(zipc_waitset *ws, zipc_consumer *c, uint64_t user_
 {
 	if (!c)
 		return -EINVAL;
-	return ws_add_ring(ws, c, NULL, user_data);
+	return ws_add_ring(ws, c, NULL, NULL, user_data);
+}
+
+int zipc_waitset_add_record_consumer(zipc_waitset *ws, zipc_record_consumer *c, uint64_t user_data)
+{
+	if (!c)
+		return -EINVAL;
+	return ws_add_ring(ws, NULL, NULL, c, user_data);
 }
 
 int zipc_waitset_add_producer(zipc_waitset *ws, zipc_producer *p, uint64_t user_data)
 {
 	if (!p)
 		return -EINVAL;
-	return ws_add_ring(ws, NULL, p, user_data);
+	return ws_add_ring(ws, NULL, p, NULL, user_data);
 }
 
 int zipc_waitset_add_fd(zipc_waitset *ws, int fd, uint32_t events, uint64_t user_data)
@@ -1102,6 +1138,7 @@ int zipc_waitset_remove(zipc_waitset *ws, uint64_t user_data)
 		e->used = 0;
 		e->c = NULL;
 		e->p = NULL;
+		e->rc = NULL;
 		ws->nrings--;
 		while (ws->ring_hi && !ws->rings[ws->ring_hi - 1].used)
 			ws->ring_hi--;

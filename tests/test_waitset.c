@@ -1026,3 +1026,113 @@ Test(waitset, uring_futex_wait, .timeout = 30,
 	cr_assert_eq(drain(rs.c[0]), 1);
 	rings_free(&rs);
 }
+
+/* ------------------------------------------------------------ record rings */
+
+#define MIX_RINGS 8
+
+struct mix_arg {
+	struct rings *rs;
+	zipc_record_ring **rr;
+	uint64_t per_kind;
+};
+
+/* Child: publish per_kind slots and per_kind records, each to a random ring,
+ * waiting between messages until the waitset sleeps again now and then. */
+static int mix_child(void *argp)
+{
+	struct mix_arg *a = argp;
+	zipc_producer *p[MIX_RINGS];
+	zipc_record_producer *rp[MIX_RINGS];
+	for (unsigned i = 0; i < MIX_RINGS; i++)
+		if (zipc_producer_open(a->rs->r[i], NULL, &p[i]) || zipc_record_producer_open(a->rr[i], NULL, &rp[i]))
+			return 2;
+	uint64_t s = 7;
+	for (uint64_t k = 0; k < a->per_kind; k++) {
+		unsigned i = (unsigned)(rnd(&s) % MIX_RINGS), j = (unsigned)(rnd(&s) % MIX_RINGS);
+		uint64_t seq, v = k;
+		if (zipc_producer_claim(p[i], 1, 10 * ZIPC_SEC, &seq))
+			return 3;
+		memcpy(zipc_producer_slot(p[i], seq), &v, sizeof(v));
+		zipc_producer_publish(p[i], seq, 1);
+		char rec[64];
+		size_t len = 8 + (size_t)(k % 50);
+		memset(rec, (int)(k & 0xff), len);
+		memcpy(rec, &v, sizeof(v));
+		if (zipc_record_send(rp[j], rec, len, 10 * ZIPC_SEC))
+			return 4;
+	}
+	for (unsigned i = 0; i < MIX_RINGS; i++) {
+		zipc_producer_close(p[i]);
+		zipc_record_producer_close(rp[i]);
+	}
+	return 0;
+}
+
+/* Record consumers sleep in the same waitset as fixed-slot rings: every
+ * record and every slot from another process arrives, intact. */
+Test(waitset, record_consumers_beside_rings, .timeout = 120,
+     .description = "record rings and fixed-slot rings in one io_uring waitset")
+{
+	struct rings rs;
+	rings_make(&rs, MIX_RINGS, 16, 8);
+	zipc_record_ring *rr[MIX_RINGS];
+	zipc_record_consumer *rc[MIX_RINGS];
+	struct zipc_record_opts ro = {.capacity = 4096, .max_record = 64, .region_flags = ZIPC_REGION_ANONYMOUS};
+	for (unsigned i = 0; i < MIX_RINGS; i++) {
+		cr_assert_eq(zipc_record_ring_create(NULL, &ro, &rr[i]), 0);
+		cr_assert_eq(zipc_record_consumer_open(rr[i], NULL, &rc[i]), 0);
+	}
+	zipc_waitset *ws = ws_new(URING, 0, 0);
+	rings_add(ws, &rs);
+	for (unsigned i = 0; i < MIX_RINGS; i++)
+		cr_assert_eq(zipc_waitset_add_record_consumer(ws, rc[i], 100 + i), 0);
+	cr_expect_eq(zipc_waitset_add_record_consumer(ws, rc[0], 999), -EEXIST);
+
+	struct mix_arg arg = {.rs = &rs, .rr = rr, .per_kind = messages(20000)};
+	pid_t pid = child_start(mix_child, &arg);
+	uint64_t slots = 0, records = 0, bad = 0, ended = 0;
+	while (ended < 2 * MIX_RINGS) {
+		struct zipc_waitset_event ev[32];
+		int n = zipc_waitset_wait(ws, 30 * ZIPC_SEC, ev, 32);
+		cr_assert_gt(n, 0, "wait: %s", zipc_strerror(n));
+		for (int e = 0; e < n; e++) {
+			if (ev[e].revents & POLLHUP) {
+				cr_assert_eq(zipc_waitset_remove(ws, ev[e].user_data), 0);
+				ended++;
+				continue;
+			}
+			cr_assert(ev[e].revents & POLLIN, "event %#x status %d", ev[e].revents, ev[e].status);
+			if (ev[e].kind == ZIPC_WAITSET_RECORD_CONSUMER) {
+				zipc_record_consumer *c = rc[ev[e].user_data - 100];
+				const void *buf;
+				size_t len;
+				while (zipc_record_read(c, 0, &buf, &len) == 0) {
+					uint64_t v;
+					memcpy(&v, buf, sizeof(v));
+					bad += len != 8 + v % 50 || (len > 8 && ((const unsigned char *)buf)[len - 1] != (v & 0xff));
+					records++;
+				}
+				zipc_record_release(c);
+			} else {
+				zipc_consumer *c = rs.c[ev[e].user_data];
+				uint64_t seq;
+				int64_t k = zipc_consumer_try_peek(c, &seq);
+				if (k > 0) {
+					slots += (uint64_t)k;
+					zipc_consumer_release(c, (uint32_t)k);
+				}
+			}
+		}
+	}
+	child_finish(pid, "mix");
+	cr_expect_eq(slots, arg.per_kind);
+	cr_expect_eq(records, arg.per_kind);
+	cr_expect_eq(bad, 0);
+	zipc_waitset_close(ws);
+	for (unsigned i = 0; i < MIX_RINGS; i++) {
+		zipc_record_consumer_close(rc[i]);
+		zipc_record_ring_close(rr[i]);
+	}
+	rings_free(&rs);
+}

@@ -65,6 +65,7 @@
 
 #include <zipc/common.h>
 #include <zipc/ring.h>
+#include <zipc/record.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -89,6 +90,7 @@ enum zipc_waitset_flags {
 enum zipc_waitset_kind {
 	ZIPC_WAITSET_CONSUMER = 1, /**< a zipc_consumer: ready = something to read */
 	ZIPC_WAITSET_PRODUCER = 2, /**< a zipc_producer: ready = room for one slot */
+	ZIPC_WAITSET_RECORD_CONSUMER = 4, /**< a zipc_record_consumer: ready = a record to read */
 	ZIPC_WAITSET_FD = 3,       /**< a file descriptor: ready = poll(2) events */
 };
 
@@ -188,6 +190,20 @@ ZIPC_API int zipc_waitset_add_consumer(zipc_waitset *ws, zipc_consumer *c, uint6
  * Return: as zipc_waitset_add_consumer().
  */
 ZIPC_API int zipc_waitset_add_producer(zipc_waitset *ws, zipc_producer *p, uint64_t user_data);
+
+/**
+ * zipc_waitset_add_record_consumer() - wait for a record to read in @c's
+ * record ring (zipc/record.h), beside the fixed-slot rings of the set.
+ * @c:         an open record consumer, under the same rules as in add_consumer.
+ * @user_data: any value unique within @ws.
+ * Ready (POLLIN) when zipc_record_read(@c, 0, ...) would return a record
+ * (checked without consuming it); POLLHUP with -EPIPE at end of stream;
+ * POLLERR with -EOWNERDEAD / -EPROTO when a producer died or the ring is
+ * corrupted.  Readiness of a record ring is checked by trying its reader,
+ * so the same thread must not read @c while a wait runs.
+ * Return: as zipc_waitset_add_consumer().
+ */
+ZIPC_API int zipc_waitset_add_record_consumer(zipc_waitset *ws, zipc_record_consumer *c, uint64_t user_data);
 
 /**
  * zipc_waitset_add_fd() - wait for poll(2) @events on @fd.
