@@ -1,4 +1,4 @@
-/* perf/harness.c - one run in two pinned processes: hwloc, fork, start barrier, watchdog, reap. */
+/* perf/harness.c - scenarios, CPUs (hwloc), watched children, and one rtt or stream run in two pinned processes. */
 #include <hwloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -9,13 +9,38 @@
 
 #include "perf.h"
 
+const struct perf_scenario_info perf_scenarios[PERF_SCENARIOS] = {
+	[PERF_PINGPONG] = { "pingpong", PERF_KIND_RTT, 1,
+			    "RTT of an 8-byte message and its echo (mean, p50, p99, p99.9, max)" },
+	[PERF_THROUGHPUT] = { "throughput", PERF_KIND_STREAM, 1,
+			      "one producer process to one consumer process (messages/s, bytes/s)" },
+	[PERF_WAKE] = { "wake", PERF_KIND_RTT, 1,
+			"RTT when both sides sleep: zipc block and uring (1 ns spin) vs a raw futex" },
+	[PERF_ONE_TO_ONE] = { "one_to_one", PERF_KIND_SHAPE, 1,
+			      "Disruptor shape: 1 producer -> 1 consumer (sum of values, order)" },
+	[PERF_ONE_TO_THREE_MULTICAST] = { "one_to_three_multicast", PERF_KIND_SHAPE, 1,
+					  "Disruptor shape: 1 producer -> 3 consumers that each see all" },
+	[PERF_THREE_TO_ONE] = { "three_to_one", PERF_KIND_SHAPE, 1,
+				"Disruptor shape: 3 producers -> 1 consumer, multi-producer ring" },
+	[PERF_ONE_TO_THREE_PIPELINE] = { "one_to_three_pipeline", PERF_KIND_SHAPE, 1,
+					 "Disruptor shape: stages A -> B -> C updating each slot in place" },
+	[PERF_ONE_TO_THREE_DIAMOND] = { "one_to_three_diamond", PERF_KIND_SHAPE, 1,
+					"Disruptor shape: A (fizz) and B (buzz) independent, C after both" },
+	[PERF_WORK_QUEUE] = { "work_queue", PERF_KIND_SHAPE, 1,
+			      "Disruptor shape: 1 producer -> 3 members of a work-queue group" },
+	[PERF_RECORD_THROUGHPUT] = { "record_throughput", PERF_KIND_STREAM, 0,
+				     "variable-length record ring, one producer -> one consumer process" },
+	[PERF_WAITSET] = { "waitset", PERF_KIND_RTT, 0,
+			   "RTT through a process sleeping in a waitset on N rings (1, 64, 1024)" },
+};
+
 volatile sig_atomic_t perf_timed_out;
 volatile sig_atomic_t perf_peer_exited;
 
 /*
- * Start barrier of a run, in a MAP_SHARED anonymous page inherited by the
- * child.  Each flag has its own line so the child's spin on `go` does not
- * disturb the parent's line.
+ * Start barrier of an rtt or stream run, in a MAP_SHARED anonymous page
+ * inherited by the child.  Each flag has its own line so the child's spin
+ * on `go` does not disturb the parent's line.
  */
 struct perf_ctl {
 	_Alignas(128) _Atomic uint32_t ready; /* child: set up (and warmed up), waiting */
@@ -23,23 +48,34 @@ struct perf_ctl {
 };
 
 static hwloc_topology_t topo;
-static hwloc_bitmap_t cpuset[2];
+static hwloc_bitmap_t cpuset[2]; /* [PERF_PARENT], [PERF_CHILD] */
+static hwloc_bitmap_t both;      /* cpuset[0] | cpuset[1] */
 static struct perf_ctl *ctl;
 
-/* The child of the run in progress (0: none): what the watchdog kills. */
-static volatile sig_atomic_t watched_pid;
+/*
+ * The children of the run in progress (0: free entry): what the watchdog
+ * kills.  An entry is cleared before its child is reaped (perf_reap_all()),
+ * so the watchdog can never kill a recycled pid.
+ */
+static volatile sig_atomic_t watched[PERF_MAX_CHILDREN];
+
+static void kill_watched(void)
+{
+	for (unsigned i = 0; i < PERF_MAX_CHILDREN; i++)
+		if (watched[i] > 0)
+			kill((pid_t)watched[i], SIGKILL);
+}
 
 /*
- * The watchdog: at the run's deadline, kill the child.  The parent's own
- * waits then end as they do for any dead peer (zipc's liveness check, end
- * of file, SIGCHLD), and the run is reported as timed out.
+ * The watchdog: at the run's deadline, kill the children.  The parent's
+ * own waits then end as they do for any dead peer (zipc's liveness check,
+ * end of file, SIGCHLD), and the run is reported as timed out.
  */
 static void on_alarm(int sig)
 {
 	(void)sig;
 	perf_timed_out = 1;
-	if (watched_pid > 0)
-		kill((pid_t)watched_pid, SIGKILL);
+	kill_watched();
 }
 
 static void on_child(int sig)
@@ -49,9 +85,8 @@ static void on_child(int sig)
 }
 
 /*
- * Neither handler restarts system calls: a blocking read() in a kernel
- * baseline returns EINTR, and the transport asks perf_stopped() whether to
- * give up.
+ * Neither handler restarts system calls: a blocking read() or futex wait
+ * returns EINTR, and the caller asks perf_stopped() whether to give up.
  */
 static int install_signals(void)
 {
@@ -142,9 +177,10 @@ int perf_harness_init(struct perf_env *env, char *desc, size_t desc_len)
 		rc = -EINVAL;
 		goto fail;
 	}
+	both = hwloc_bitmap_alloc();
 	for (int i = 0; i < 2; i++) {
 		cpuset[i] = hwloc_bitmap_dup(pu[i]->cpuset);
-		if (!cpuset[i]) {
+		if (!cpuset[i] || !both || hwloc_bitmap_or(both, both, pu[i]->cpuset) < 0) {
 			rc = -ENOMEM;
 			fprintf(stderr, "zipc-perf: %s\n", zipc_strerror(rc));
 			goto fail;
@@ -190,6 +226,8 @@ void perf_harness_fini(void)
 		hwloc_bitmap_free(cpuset[i]);
 		cpuset[i] = NULL;
 	}
+	hwloc_bitmap_free(both);
+	both = NULL;
 	if (topo) {
 		hwloc_topology_destroy(topo);
 		topo = NULL;
@@ -205,6 +243,8 @@ const char *perf_wait_name(uint32_t wait)
 		return "yield";
 	case ZIPC_WAIT_BLOCK:
 		return "block";
+	case ZIPC_WAIT_URING:
+		return "uring";
 	default:
 		return NULL;
 	}
@@ -213,12 +253,143 @@ const char *perf_wait_name(uint32_t wait)
 void perf_case_label(const struct perf_case *c, char *buf, size_t len)
 {
 	const char *wait = perf_wait_name(c->wait);
-	int n = snprintf(buf, len, "%s %s%s%s",
-			 c->scenario == PERF_PINGPONG ? "pingpong" : "throughput",
-			 c->transport->name, wait ? "/" : "", wait ? wait : "");
-	if (c->scenario == PERF_THROUGHPUT && n > 0 && (size_t)n < len)
+	int n;
+
+	if (perf_kind_of(c->scenario) == PERF_KIND_SHAPE) {
+		snprintf(buf, len, "%s %s", perf_scenarios[c->scenario].name, perf_mode_name(c->mode));
+		return;
+	}
+	n = snprintf(buf, len, "%s %s%s%s", perf_scenarios[c->scenario].name, c->transport->name,
+		     wait ? "/" : "", wait ? wait : "");
+	if (n <= 0 || (size_t)n >= len)
+		return;
+	if (perf_kind_of(c->scenario) == PERF_KIND_STREAM)
 		snprintf(buf + n, len - (size_t)n, " %u B batch %u", c->msg_bytes, c->batch);
+	else if (c->rings)
+		snprintf(buf + n, len - (size_t)n, " %u ring%s", c->rings, c->rings == 1 ? "" : "s");
 }
+
+int perf_fail(const struct perf_run *run, const char *who, const char *phase, int rc)
+{
+	char label[96];
+	perf_case_label(run->c, label, sizeof(label));
+	fprintf(stderr, "zipc-perf: %s: %s %s: %s\n", label, who, phase, zipc_strerror(rc));
+	return rc;
+}
+
+/* ------------------------------------------------------------ children */
+
+void perf_watch_start(const struct perf_run *run)
+{
+	perf_timed_out = 0;
+	perf_peer_exited = 0;
+	alarm(run->env->timeout_s);
+}
+
+pid_t perf_spawn(const struct perf_run *run, const char *who, enum perf_place where,
+		 int (*fn)(void *arg), void *arg)
+{
+	unsigned slot = 0;
+	while (slot < PERF_MAX_CHILDREN && watched[slot])
+		slot++;
+	if (slot == PERF_MAX_CHILDREN)
+		return -EAGAIN;
+
+	pid_t parent = getpid();
+	fflush(NULL); /* nothing buffered gets duplicated into the child */
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		watched[slot] = pid;
+		return pid;
+	}
+
+	/* The child: die with the parent, even if it already died before prctl(). */
+	const char *phase = "prctl";
+	int rc = 0;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		rc = -errno;
+	else if (getppid() != parent)
+		rc = -EOWNERDEAD;
+	if (!rc) {
+		phase = "pinning";
+		if (hwloc_set_cpubind(topo, where == PERF_ON_BOTH_CPUS ? both : cpuset[PERF_CHILD],
+				      HWLOC_CPUBIND_THREAD) < 0)
+			rc = -errno;
+	}
+	if (rc) {
+		perf_fail(run, who, phase, rc);
+		_exit(1);
+	}
+	_exit(fn(arg) ? 1 : 0);
+}
+
+/* Forget watched child @pid (before it is reaped).  Return: 1 if it was watched. */
+static int unwatch(pid_t pid)
+{
+	for (unsigned i = 0; i < PERF_MAX_CHILDREN; i++) {
+		if (watched[i] == pid) {
+			watched[i] = 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static unsigned watched_count(void)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < PERF_MAX_CHILDREN; i++)
+		n += watched[i] != 0;
+	return n;
+}
+
+unsigned perf_reap_all(const struct perf_run *run, int kill_now)
+{
+	char label[96];
+	unsigned failed = 0;
+	int killing = kill_now || perf_timed_out;
+
+	perf_case_label(run->c, label, sizeof(label));
+	if (killing)
+		kill_watched();
+	while (watched_count()) {
+		siginfo_t si;
+		int status;
+		/* Learn which child ended without reaping it: its pid cannot be
+		 * recycled (and killed by a late watchdog) until unwatch(). */
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "zipc-perf: %s: waitid: %s\n", label, zipc_strerror(-errno));
+			failed++;
+			break; /* ECHILD: nothing left to wait for */
+		}
+		int ours = unwatch(si.si_pid);
+		while (waitpid(si.si_pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!ours || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			continue;
+		killing |= perf_timed_out;
+		if (killing && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			continue; /* killed by us: the caller reports why */
+		failed++;
+		if (WIFSIGNALED(status))
+			fprintf(stderr, "zipc-perf: %s: child %d killed by signal %d (%s)\n", label,
+				(int)si.si_pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		/* else it printed why; the others could only wait for it */
+		if (!killing) {
+			killing = 1;
+			kill_watched();
+		}
+	}
+	alarm(0);
+	return failed;
+}
+
+/* ----------------------------------------------- one rtt or stream run */
 
 /* Spin until *flag is set (acquire: pairs with the release in set_flag()). */
 static int wait_flag(_Atomic uint32_t *flag)
@@ -238,39 +409,18 @@ static void set_flag(_Atomic uint32_t *flag)
 	atomic_store_explicit(flag, 1, memory_order_release);
 }
 
-static int fail(const struct perf_run *run, const char *who, const char *phase, int rc)
+/* The child's whole life after perf_spawn(): open, echo or produce, close. */
+static int child_main(void *arg)
 {
-	char label[96];
-	perf_case_label(run->c, label, sizeof(label));
-	fprintf(stderr, "zipc-perf: %s: %s %s: %s\n", label, who, phase, zipc_strerror(rc));
-	return rc;
-}
-
-/* The child's whole life: pin, open, echo or produce, close.  Returns the exit status. */
-static int child_main(struct perf_run *run, pid_t parent)
-{
+	struct perf_run *run = arg;
 	const struct perf_case *c = run->c;
 	const struct perf_transport *t = c->transport;
-	const char *phase = "prctl";
-	int rc = 0;
+	const char *phase = "open";
+	int rc = t->open(run, PERF_CHILD);
 
-	/* Die with the parent, even if it already died before prctl(). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		rc = -errno;
-	else if (getppid() != parent)
-		rc = -EOWNERDEAD;
 	if (rc)
-		goto out;
-	phase = "pinning";
-	if (hwloc_set_cpubind(topo, cpuset[PERF_CHILD], HWLOC_CPUBIND_THREAD) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	phase = "open";
-	rc = t->open(run, PERF_CHILD);
-	if (rc)
-		goto out;
-	if (c->scenario == PERF_PINGPONG) {
+		return perf_fail(run, "child", phase, rc);
+	if (perf_kind_of(c->scenario) == PERF_KIND_RTT) {
 		set_flag(&ctl->ready);
 		phase = "echo";
 		rc = t->pong(run, 0, c->warmup + c->count);
@@ -288,10 +438,7 @@ static int child_main(struct perf_run *run, pid_t parent)
 		}
 	}
 	t->close(run, PERF_CHILD);
-out:
-	if (rc)
-		fail(run, "child", phase, rc);
-	return rc ? 1 : 0;
+	return rc ? perf_fail(run, "child", phase, rc) : 0;
 }
 
 /* The parent's measuring side; *phase names the step that failed. */
@@ -301,7 +448,7 @@ static int parent_main(struct perf_run *run, const char **phase)
 	const struct perf_transport *t = c->transport;
 	int rc;
 
-	if (c->scenario == PERF_PINGPONG) {
+	if (perf_kind_of(c->scenario) == PERF_KIND_RTT) {
 		*phase = "start";
 		rc = wait_flag(&ctl->ready);
 		if (rc)
@@ -329,88 +476,58 @@ static int parent_main(struct perf_run *run, const char **phase)
 	return rc;
 }
 
-/*
- * Wait for the child to end: killed at once if @kill_now, else given
- * @grace_s seconds to exit by itself before the watchdog kills it.  Never
- * leaves a zombie.
- */
-static int reap(pid_t pid, int kill_now, unsigned grace_s, int *status)
-{
-	int rc = 0;
-	if (kill_now)
-		kill(pid, SIGKILL);
-	else
-		alarm(grace_s);
-	while (waitpid(pid, status, 0) != pid) {
-		if (errno != EINTR) {
-			rc = -errno;
-			break;
-		}
-	}
-	watched_pid = 0; /* before alarm(0): a late SIGALRM must not kill a recycled pid */
-	alarm(0);
-	return rc;
-}
-
-int perf_run_once(struct perf_run *run)
+/* An rtt or stream run: the parent measures, one child pinned to the other CPU serves. */
+static int duo_run(struct perf_run *run)
 {
 	const struct perf_transport *t = run->c->transport;
 	const char *phase = "open";
-	int rc, status = 0;
+	char label[96];
+	int rc = t->setup(run);
 
-	run->errors = 0;
-	run->elapsed_ns = 0;
-	rc = t->setup(run);
 	if (rc)
-		return fail(run, "parent", "setup", rc);
+		return perf_fail(run, "parent", "setup", rc);
 	atomic_store_explicit(&ctl->ready, 0, memory_order_relaxed);
 	atomic_store_explicit(&ctl->go, 0, memory_order_relaxed);
-	perf_timed_out = 0;
-	perf_peer_exited = 0;
-	fflush(NULL); /* nothing buffered gets duplicated into the child */
-	pid_t parent = getpid();
-	pid_t pid = fork();
+	perf_watch_start(run);
+	pid_t pid = perf_spawn(run, "child", PERF_ON_CHILD_CPU, child_main, run);
 	if (pid < 0) {
-		rc = -errno;
+		alarm(0);
 		t->teardown(run);
-		return fail(run, "parent", "fork", rc);
+		return perf_fail(run, "parent", "fork", (int)pid);
 	}
-	if (pid == 0)
-		_exit(child_main(run, parent));
-
-	watched_pid = pid;
-	alarm(run->env->timeout_s);
 	rc = t->open(run, PERF_PARENT);
 	if (!rc) {
 		rc = parent_main(run, &phase);
 		t->close(run, PERF_PARENT);
 	}
-	alarm(0);
-	const int timed_out = perf_timed_out;
-	int rrc = reap(pid, rc != 0, run->env->timeout_s, &status);
+	unsigned failed = perf_reap_all(run, rc != 0);
+	if (!rc && !failed && !perf_timed_out && t->counters)
+		t->counters(run);
 	t->teardown(run);
 
-	char label[96];
 	perf_case_label(run->c, label, sizeof(label));
-	if (timed_out) {
+	if (perf_timed_out) {
 		fprintf(stderr, "zipc-perf: %s: run killed at the %u s timeout\n", label,
 			run->env->timeout_s);
 		return -ETIMEDOUT;
 	}
 	if (rc)
-		return fail(run, "parent", phase, rc);
-	if (rrc)
-		return fail(run, "parent", "waitpid", rrc);
-	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "zipc-perf: %s: child killed by signal %d (%s)%s\n", label,
-			WTERMSIG(status), strsignal(WTERMSIG(status)),
-			perf_timed_out ? ": it did not exit after the run" : "");
-		return -EOWNERDEAD;
-	}
-	if (WEXITSTATUS(status) != 0)
-		return -EOWNERDEAD; /* the child printed why */
+		return perf_fail(run, "parent", phase, rc);
+	if (failed)
+		return -EOWNERDEAD; /* the child's failure is described above */
 	if (run->errors)
 		fprintf(stderr, "zipc-perf: %s: %llu messages lost, reordered or corrupted\n", label,
 			(unsigned long long)run->errors);
 	return 0;
+}
+
+int perf_run_once(struct perf_run *run)
+{
+	run->errors = 0;
+	run->elapsed_ns = 0;
+	run->sleeps = -1;
+	run->wakes = -1;
+	if (perf_kind_of(run->c->scenario) == PERF_KIND_SHAPE)
+		return perf_shape_run(run);
+	return duo_run(run);
 }

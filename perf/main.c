@@ -9,23 +9,29 @@
 /*
  * Default sizes of a run, chosen so the default suite takes well under 90 s
  * on a loaded two-CPU VM: the kernel baselines cost ~10-50 us per round
- * trip there, shared memory well under 1 us.
+ * trip there, shared memory well under 1 us, a sleeping wake-up ~10-30 us.
  */
 #define DEFAULT_RUNS 5
 #define DEFAULT_SHM_ITERS 100000
 #define DEFAULT_KERNEL_ITERS 20000
-/* Default messages per throughput run: this many, or fewer to stay within the byte budget. */
+/* Round trips of the scenarios where a side sleeps every time (each after a gap). */
+#define DEFAULT_WAKE_ITERS 5000
+#define DEFAULT_WAITSET_ITERS 2000
+/* Default messages per stream run: this many, or fewer to stay within the byte budget. */
 #define DEFAULT_SHM_MESSAGES 500000
 #define DEFAULT_SHM_BYTES (128u << 20)
 #define DEFAULT_KERNEL_MESSAGES 50000
 #define DEFAULT_KERNEL_BYTES (16u << 20)
+/* Messages through a Disruptor shape per run. */
+#define DEFAULT_SHAPE_MESSAGES 200000
 #define DEFAULT_TIMEOUT_S 30
-/* Most entries of --sizes / --batch. */
+/* Most entries of --sizes / --batch / --rings. */
 #define MAX_LIST 16
 
 /* Every transport, in the order rows are printed: the floor, zipc, then the kernel. */
 static const struct perf_transport *const transports[] = {
-	&perf_floor, &perf_zipc, &perf_pipe, &perf_socketpair, &perf_eventfd,
+	&perf_floor, &perf_zipc,  &perf_pipe,   &perf_socketpair,
+	&perf_eventfd, &perf_futex, &perf_record, &perf_waitset,
 };
 #define NTRANSPORTS (sizeof(transports) / sizeof(transports[0]))
 
@@ -37,22 +43,51 @@ static const struct {
 	{ "spin", ZIPC_WAIT_SPIN, "busy-spin with a pause instruction" },
 	{ "yield", ZIPC_WAIT_YIELD, "spin --spin-ns, then sched_yield() between checks" },
 	{ "block", ZIPC_WAIT_BLOCK, "spin --spin-ns, then sleep on the ring's shared futex" },
+	{ "uring", ZIPC_WAIT_URING, "as block, the sleep an io_uring FUTEX_WAIT on the same word" },
 };
 #define NWAITS (sizeof(waits) / sizeof(waits[0]))
+
+/* Default message sizes of the two stream scenarios. */
+static const uint32_t throughput_sizes[] = { 8, 64, 1024 };
+static const uint32_t record_sizes[] = { 16, 256, 4096 };
+static const uint32_t default_rings[] = { 1, 64, 1024 };
+
+/* Bits (1u << enum perf_scenario) of the default suite. */
+static unsigned default_scenarios(void)
+{
+	unsigned set = 0;
+	for (unsigned s = 0; s < PERF_SCENARIOS; s++)
+		if (perf_scenarios[s].in_default)
+			set |= 1u << s;
+	return set;
+}
+
+/* Bits of every shape scenario. */
+static unsigned shape_scenarios(void)
+{
+	unsigned set = 0;
+	for (unsigned s = 0; s < PERF_SCENARIOS; s++)
+		if (perf_kind_of(s) == PERF_KIND_SHAPE)
+			set |= 1u << s;
+	return set;
+}
 
 struct options {
 	unsigned scenarios;   /* bit (1 << enum perf_scenario) */
 	unsigned transports;  /* bit i: transports[i] */
+	unsigned modes;       /* bit (1 << enum perf_mode) */
 	unsigned runs;
-	uint64_t iters;       /* 0: per transport default */
-	uint64_t messages;    /* 0: per transport default */
+	uint64_t iters;       /* 0: per scenario and transport default */
+	uint64_t messages;    /* 0: per scenario and transport default */
 	int json;
 	uint32_t wait[NWAITS];
 	size_t nwait;
-	uint32_t size[MAX_LIST];
+	uint32_t size[MAX_LIST]; /* nsize 0: per scenario defaults */
 	size_t nsize;
 	uint32_t batch[MAX_LIST];
 	size_t nbatch;
+	uint32_t rings[MAX_LIST];
+	size_t nrings;
 	struct perf_env env;
 };
 
@@ -60,49 +95,70 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: zipc-perf [OPTION]...\n"
-		"Measure zipc rings between two processes pinned to two CPUs, beside the hardware\n"
-		"floor (raw shared memory) and kernel IPC (pipe, socketpair, eventfd), in one run.\n"
+		"Measure zipc between processes (and threads) on two CPUs, beside the hardware floor\n"
+		"(raw shared memory), kernel IPC (pipe, socketpair, eventfd) and a raw futex, in one run.\n"
 		"\n"
-		"  -s, --scenario S      pingpong, throughput or all (default all)\n"
+		"  -s, --scenario LIST   scenarios (see --list), or 'default' (pingpong, throughput,\n"
+		"                        wake and the six Disruptor shapes: about a minute), 'shapes',\n"
+		"                        or 'all'; record_throughput and waitset are opt-in (name\n"
+		"                        them, or 'all'): they would take the default past 90 s\n"
 		"  -r, --runs N          runs of every configuration, in interleaved rounds (default %d)\n"
-		"  -i, --iters N         timed round trips per pingpong run, after N/10 warm-up\n"
-		"                        (default %d; kernel baselines %d)\n"
-		"  -m, --messages N      messages per throughput run, after N/10 warm-up (default %d\n"
-		"                        or %u MiB if fewer; kernel baselines %d or %u MiB)\n"
-		"  -t, --transport LIST  of floor,zipc,pipe,socketpair,eventfd (default all)\n"
-		"  -w, --wait LIST       zipc wait strategies, of spin,yield,block (default spin,block)\n"
-		"  -z, --sizes LIST      throughput message sizes in bytes, %u..%u (default 8,64,1024);\n"
-		"                        eventfd throughput runs at 8 only\n"
-		"  -b, --batch LIST      throughput messages per claim/publish for zipc and floor,\n"
-		"                        1..%u (default 1,64); the kernel baselines run batch 1\n"
+		"  -i, --iters N         timed round trips per pingpong, wake or waitset run, after N/10\n"
+		"                        warm-up (default pingpong %d, kernel baselines %d;\n"
+		"                        wake %d, waitset %d)\n"
+		"  -m, --messages N      messages per throughput, record_throughput or shape run\n"
+		"                        (default %d or %u MiB if fewer, kernel baselines %d or\n"
+		"                        %u MiB; shapes %d)\n"
+		"  -t, --transport LIST  of floor,zipc,pipe,socketpair,eventfd,futex,zipc-record,\n"
+		"                        zipc-waitset (default all; the shapes run on zipc)\n"
+		"  -w, --wait LIST       zipc wait strategies of pingpong, throughput and\n"
+		"                        record_throughput, of spin,yield,block,uring (default\n"
+		"                        spin,block); wake runs block and uring with a 1 ns spin,\n"
+		"                        the shapes always block\n"
+		"  -z, --sizes LIST      message sizes in bytes, %u..%u (default throughput 8,64,1024,\n"
+		"                        record_throughput 16,256,4096); eventfd throughput runs at 8 only\n"
+		"  -b, --batch LIST      throughput: messages per claim/publish for zipc and floor;\n"
+		"                        record_throughput: records per read (1..%u, default 1,64);\n"
+		"                        the kernel baselines run batch 1\n"
+		"      --mode LIST       shapes: of processes,threads (default both)\n"
+		"      --rings LIST      waitset: rings the waiting process sleeps on, 1..%u\n"
+		"                        (default 1,64,1024)\n"
 		"  -c, --cpus A,B        OS CPU numbers of the parent (initiator, consumer) and the\n"
-		"                        child (default: one CPU of each of the first two cores)\n"
-		"      --spin-ns N       zipc yield/block: spin N ns before yielding or sleeping\n"
-		"                        (default: the library's)\n"
+		"                        child (default: one CPU of each of the first two cores);\n"
+		"                        shape roles may run on either\n"
+		"      --spin-ns N       zipc yield/block/uring (shapes included): spin N ns before\n"
+		"                        yielding or sleeping (default: the library's; wake: 1 ns)\n"
 		"      --timeout SEC     kill a run that takes longer (default %d)\n"
 		"  -j, --json            print JSON Lines, one object per configuration\n"
-		"  -l, --list            list scenarios, transports and wait strategies\n"
+		"  -l, --list            list scenarios, modes, transports and wait strategies\n"
 		"  -h, --help            print this help\n"
 		"\n"
-		"Exit status: 0 success, 1 a run failed or a message was lost or corrupted,\n"
-		"2 bad usage or setup.\n",
-		DEFAULT_RUNS, DEFAULT_SHM_ITERS, DEFAULT_KERNEL_ITERS, DEFAULT_SHM_MESSAGES,
-		DEFAULT_SHM_BYTES >> 20, DEFAULT_KERNEL_MESSAGES, DEFAULT_KERNEL_BYTES >> 20,
-		PERF_MIN_MSG_BYTES, PERF_MAX_MSG_BYTES, PERF_RING_SLOTS, DEFAULT_TIMEOUT_S);
+		"Exit status: 0 success, 1 a run failed, a message was lost or corrupted or a shape's\n"
+		"end result was wrong, 2 bad usage or setup.\n",
+		DEFAULT_RUNS, DEFAULT_SHM_ITERS, DEFAULT_KERNEL_ITERS, DEFAULT_WAKE_ITERS,
+		DEFAULT_WAITSET_ITERS,
+		DEFAULT_SHM_MESSAGES, DEFAULT_SHM_BYTES >> 20, DEFAULT_KERNEL_MESSAGES,
+		DEFAULT_KERNEL_BYTES >> 20, DEFAULT_SHAPE_MESSAGES, PERF_MIN_MSG_BYTES,
+		PERF_MAX_MSG_BYTES, PERF_RING_SLOTS, ZIPC_WAITSET_MAX_RINGS, DEFAULT_TIMEOUT_S);
 }
 
 static void list(void)
 {
-	printf("scenarios:\n"
-	       "  %-11s RTT of an %u-byte message and its echo (mean, p50, p99, p99.9, max)\n"
-	       "  %-11s one producer process to one consumer process (messages/s, bytes/s)\n",
-	       "pingpong", PERF_PINGPONG_BYTES, "throughput");
+	printf("scenarios (* = in the default suite; the others are opt-in, to keep the default\n"
+	       "under 90 s on two CPUs: run them with --scenario NAME or all):\n");
+	for (unsigned s = 0; s < PERF_SCENARIOS; s++)
+		printf("  %c %-23s %s\n", perf_scenarios[s].in_default ? '*' : ' ', perf_scenarios[s].name,
+		       perf_scenarios[s].about);
+	printf("modes (shapes):\n"
+	       "    %-23s one child process per role, each attaching the ring by descriptor\n"
+	       "    %-23s one child process, one thread per role\n",
+	       "processes", "threads");
 	printf("transports:\n");
 	for (size_t i = 0; i < NTRANSPORTS; i++)
-		printf("  %-11s %s\n", transports[i]->name, transports[i]->about);
+		printf("    %-23s %s\n", transports[i]->name, transports[i]->about);
 	printf("wait strategies (zipc):\n");
 	for (size_t i = 0; i < NWAITS; i++)
-		printf("  %-11s %s\n", waits[i].name, waits[i].about);
+		printf("    %-23s %s\n", waits[i].name, waits[i].about);
 }
 
 /* Parse a decimal number in [min, max]. */
@@ -137,6 +193,40 @@ static int parse_list(const char *arg, size_t max, int (*item)(const char *s, si
 		rc = n < max ? item(s, n++, ctx) : -EINVAL;
 	free(copy);
 	return rc ? rc : (int)n;
+}
+
+static int scenario_item(const char *s, size_t i, void *ctx)
+{
+	unsigned *mask = ctx;
+	(void)i;
+	if (!strcmp(s, "default"))
+		*mask |= default_scenarios();
+	else if (!strcmp(s, "all"))
+		*mask |= (1u << PERF_SCENARIOS) - 1;
+	else if (!strcmp(s, "shapes"))
+		*mask |= shape_scenarios();
+	else {
+		unsigned k = 0;
+		while (k < PERF_SCENARIOS && strcmp(s, perf_scenarios[k].name))
+			k++;
+		if (k == PERF_SCENARIOS)
+			return -EINVAL;
+		*mask |= 1u << k;
+	}
+	return 0;
+}
+
+static int mode_item(const char *s, size_t i, void *ctx)
+{
+	unsigned *mask = ctx;
+	(void)i;
+	if (!strcmp(s, "processes"))
+		*mask |= 1u << PERF_PROCESSES;
+	else if (!strcmp(s, "threads"))
+		*mask |= 1u << PERF_THREADS;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 static int transport_item(const char *s, size_t i, void *ctx)
@@ -197,7 +287,25 @@ static int parse_cpus(const char *arg, int cpu[2])
 	return 0;
 }
 
-enum { OPT_SPIN_NS = 256, OPT_TIMEOUT };
+/* Parse a list option into a mask (0 items is not possible: parse_list rejects it). */
+static int parse_mask(const char *arg, size_t max, int (*item)(const char *s, size_t i, void *ctx),
+		      unsigned *mask)
+{
+	*mask = 0;
+	int n = parse_list(arg, max, item, mask);
+	return n < 0 ? n : 0;
+}
+
+/* Parse a list option into @out[] and its length. */
+static int parse_values(const char *arg, size_t max, int (*item)(const char *s, size_t i, void *ctx),
+			void *ctx, size_t *len)
+{
+	int n = parse_list(arg, max, item, ctx);
+	*len = n < 0 ? 0 : (size_t)n;
+	return n < 0 ? n : 0;
+}
+
+enum { OPT_SPIN_NS = 256, OPT_TIMEOUT, OPT_MODE, OPT_RINGS };
 
 /* Return: 0 to run, 1 to exit successfully (--help, --list), -EINVAL on bad usage. */
 static int parse_options(int argc, char **argv, struct options *o)
@@ -211,6 +319,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "sizes", required_argument, NULL, 'z' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "rings", required_argument, NULL, OPT_RINGS },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "spin-ns", required_argument, NULL, OPT_SPIN_NS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -221,21 +331,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 	};
 	struct u32_list sizes = { o->size, PERF_MIN_MSG_BYTES, PERF_MAX_MSG_BYTES };
 	struct u32_list batches = { o->batch, 1, PERF_RING_SLOTS };
+	struct u32_list rings = { o->rings, 1, ZIPC_WAITSET_MAX_RINGS };
 	uint64_t v;
-	int opt, n;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "s:r:i:m:t:w:z:b:c:jlh", longopts, NULL)) != -1) {
 		int rc = 0;
 		switch (opt) {
 		case 's':
-			if (!strcmp(optarg, "pingpong"))
-				o->scenarios = 1u << PERF_PINGPONG;
-			else if (!strcmp(optarg, "throughput"))
-				o->scenarios = 1u << PERF_THROUGHPUT;
-			else if (!strcmp(optarg, "all"))
-				o->scenarios = 1u << PERF_PINGPONG | 1u << PERF_THROUGHPUT;
-			else
-				rc = -EINVAL;
+			rc = parse_mask(optarg, PERF_SCENARIOS + 3, scenario_item, &o->scenarios);
 			break;
 		case 'r':
 			rc = parse_u64(optarg, 1, 1000, &v);
@@ -248,24 +352,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 			rc = parse_u64(optarg, 1, UINT64_MAX / 2, &o->messages);
 			break;
 		case 't':
-			o->transports = 0;
-			n = parse_list(optarg, NTRANSPORTS, transport_item, &o->transports);
-			rc = n < 0 ? n : 0;
+			rc = parse_mask(optarg, NTRANSPORTS, transport_item, &o->transports);
 			break;
 		case 'w':
-			n = parse_list(optarg, NWAITS, wait_item, o->wait);
-			rc = n < 0 ? n : 0;
-			o->nwait = n < 0 ? 0 : (size_t)n;
+			rc = parse_values(optarg, NWAITS, wait_item, o->wait, &o->nwait);
 			break;
 		case 'z':
-			n = parse_list(optarg, MAX_LIST, u32_item, &sizes);
-			rc = n < 0 ? n : 0;
-			o->nsize = n < 0 ? 0 : (size_t)n;
+			rc = parse_values(optarg, MAX_LIST, u32_item, &sizes, &o->nsize);
 			break;
 		case 'b':
-			n = parse_list(optarg, MAX_LIST, u32_item, &batches);
-			rc = n < 0 ? n : 0;
-			o->nbatch = n < 0 ? 0 : (size_t)n;
+			rc = parse_values(optarg, MAX_LIST, u32_item, &batches, &o->nbatch);
+			break;
+		case OPT_MODE:
+			rc = parse_mask(optarg, 2, mode_item, &o->modes);
+			break;
+		case OPT_RINGS:
+			rc = parse_values(optarg, MAX_LIST, u32_item, &rings, &o->nrings);
 			break;
 		case 'c':
 			rc = parse_cpus(optarg, o->env.cpu);
@@ -309,39 +411,76 @@ static int parse_options(int argc, char **argv, struct options *o)
 static void defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->scenarios = 1u << PERF_PINGPONG | 1u << PERF_THROUGHPUT;
+	o->scenarios = default_scenarios();
 	o->transports = (1u << NTRANSPORTS) - 1;
+	o->modes = 1u << PERF_PROCESSES | 1u << PERF_THREADS;
 	o->runs = DEFAULT_RUNS;
 	o->wait[0] = ZIPC_WAIT_SPIN;
 	o->wait[1] = ZIPC_WAIT_BLOCK;
 	o->nwait = 2;
-	o->size[0] = 8;
-	o->size[1] = 64;
-	o->size[2] = 1024;
-	o->nsize = 3;
 	o->batch[0] = 1;
 	o->batch[1] = 64;
 	o->nbatch = 2;
+	memcpy(o->rings, default_rings, sizeof(default_rings));
+	o->nrings = sizeof(default_rings) / sizeof(default_rings[0]);
 	o->env.cpu[0] = o->env.cpu[1] = -1;
 	o->env.timeout_s = DEFAULT_TIMEOUT_S;
 }
 
-/* Append @c once per wait strategy if @t has them, else once with none. */
-static void add_cases(const struct options *o, const struct perf_transport *t, struct perf_case c,
-		      struct perf_case *out, size_t *n)
+/* The cases being built, in report order; out == NULL only counts them. */
+struct builder {
+	const struct options *o;
+	struct perf_case *out;
+	size_t n;
+};
+
+static void emit(struct builder *b, const struct perf_case *c)
+{
+	if (b->out)
+		b->out[b->n] = *c;
+	b->n++;
+}
+
+/* Emit @c once per wait strategy if @t has them, else once with none. */
+static void emit_waits(struct builder *b, const struct perf_transport *t, struct perf_case c)
 {
 	c.transport = t;
 	if (!t->has_wait) {
-		out[(*n)++] = c;
+		emit(b, &c);
 		return;
 	}
-	for (size_t w = 0; w < o->nwait; w++) {
-		c.wait = o->wait[w];
-		out[(*n)++] = c;
+	for (size_t w = 0; w < b->o->nwait; w++) {
+		c.wait = b->o->wait[w];
+		emit(b, &c);
 	}
 }
 
-/* Messages per throughput run when --messages is not given. */
+/* Whether transports[@t] is selected and runs in scenario @s. */
+static int runs_in(const struct options *o, size_t t, enum perf_scenario s)
+{
+	return (o->transports >> t & 1) && (transports[t]->scenarios >> s & 1);
+}
+
+/* Whether transport @tr is selected. */
+static int selected(const struct options *o, const struct perf_transport *tr)
+{
+	for (size_t t = 0; t < NTRANSPORTS; t++)
+		if (transports[t] == tr)
+			return o->transports >> t & 1;
+	return 0;
+}
+
+/* Round trips per run of an rtt case when --iters is not given. */
+static uint64_t default_iters(enum perf_scenario s, const struct perf_transport *t)
+{
+	if (s == PERF_WAKE)
+		return DEFAULT_WAKE_ITERS;
+	if (s == PERF_WAITSET)
+		return DEFAULT_WAITSET_ITERS;
+	return t->kernel ? DEFAULT_KERNEL_ITERS : DEFAULT_SHM_ITERS;
+}
+
+/* Messages per stream run when --messages is not given. */
 static uint64_t default_messages(const struct perf_transport *t, uint32_t msg_bytes)
 {
 	uint64_t n = t->kernel ? DEFAULT_KERNEL_MESSAGES : DEFAULT_SHM_MESSAGES;
@@ -349,53 +488,125 @@ static uint64_t default_messages(const struct perf_transport *t, uint32_t msg_by
 	return budget < n ? budget : n;
 }
 
-/*
- * The suite, in report order: pingpong per transport, then throughput per
- * message size and batch (so each floor row heads the rows it is compared
- * with).  @out has room for every combination.
- */
-static size_t build_cases(const struct options *o, struct perf_case *out)
+/* pingpong, wake, waitset: one row per transport (x wait strategy, x ring count). */
+static void build_rtt(struct builder *b, enum perf_scenario s)
 {
-	size_t n = 0;
-	if (o->scenarios & 1u << PERF_PINGPONG) {
-		for (size_t t = 0; t < NTRANSPORTS; t++) {
-			const struct perf_transport *tr = transports[t];
-			uint64_t count = o->iters ? o->iters :
-					 tr->kernel ? DEFAULT_KERNEL_ITERS : DEFAULT_SHM_ITERS;
-			struct perf_case c = {
-				.scenario = PERF_PINGPONG,
-				.msg_bytes = PERF_PINGPONG_BYTES,
-				.batch = 1,
-				.count = count,
-				.warmup = count / 10,
-			};
-			if (o->transports & 1u << t)
-				add_cases(o, tr, c, out, &n);
+	const struct options *o = b->o;
+	for (size_t t = 0; t < NTRANSPORTS; t++) {
+		const struct perf_transport *tr = transports[t];
+		uint64_t count = o->iters ? o->iters : default_iters(s, tr);
+		struct perf_case c = {
+			.scenario = s,
+			.transport = tr,
+			.msg_bytes = PERF_PINGPONG_BYTES,
+			.batch = 1,
+			.count = count,
+			.warmup = count / 10,
+		};
+		if (!runs_in(o, t, s))
+			continue;
+		if (s == PERF_WAKE)
+			c.gap_ns = PERF_WAKE_GAP_NS;
+		if (s == PERF_WAKE && tr == &perf_zipc) {
+			/* the strategies that sleep, made to sleep at once */
+			c.spin_ns = PERF_WAKE_SPIN_NS;
+			c.wait = ZIPC_WAIT_BLOCK;
+			emit(b, &c);
+			c.wait = ZIPC_WAIT_URING;
+			emit(b, &c);
+		} else if (s == PERF_WAITSET) {
+			c.gap_ns = PERF_WAITSET_GAP_NS;
+			for (size_t r = 0; r < o->nrings; r++) {
+				c.rings = o->rings[r];
+				emit(b, &c);
+			}
+		} else {
+			emit_waits(b, tr, c);
 		}
 	}
-	if (!(o->scenarios & 1u << PERF_THROUGHPUT))
-		return n;
-	for (size_t s = 0; s < o->nsize; s++) {
-		for (size_t b = 0; b < o->nbatch; b++) {
+}
+
+/* throughput, record_throughput: per message size and batch, one row per transport. */
+static void build_stream(struct builder *b, enum perf_scenario s)
+{
+	const struct options *o = b->o;
+	const uint32_t *size = o->size;
+	size_t nsize = o->nsize;
+	if (!nsize) {
+		size = s == PERF_RECORD_THROUGHPUT ? record_sizes : throughput_sizes;
+		nsize = 3;
+	}
+	for (size_t z = 0; z < nsize; z++) {
+		for (size_t k = 0; k < o->nbatch; k++) {
 			for (size_t t = 0; t < NTRANSPORTS; t++) {
 				const struct perf_transport *tr = transports[t];
-				uint64_t count = o->messages ? o->messages :
-						 default_messages(tr, o->size[s]);
+				uint64_t count = o->messages ? o->messages : default_messages(tr, size[z]);
 				struct perf_case c = {
-					.scenario = PERF_THROUGHPUT,
-					.msg_bytes = o->size[s],
-					.batch = o->batch[b],
+					.scenario = s,
+					.msg_bytes = size[z],
+					.batch = o->batch[k],
 					.count = count,
 					.warmup = count / 10,
 				};
-				if (!(o->transports & 1u << t) || (c.batch > 1 && !tr->batches) ||
+				if (!runs_in(o, t, s) || (c.batch > 1 && !tr->batches) ||
 				    (tr->tp_bytes && tr->tp_bytes != c.msg_bytes))
 					continue;
-				add_cases(o, tr, c, out, &n);
+				emit_waits(b, tr, c);
 			}
 		}
 	}
-	return n;
+}
+
+/* The shapes, mode by mode, so each one_to_one row heads the rows compared with it. */
+static void build_shapes(struct builder *b)
+{
+	const struct options *o = b->o;
+	if (!selected(o, &perf_zipc))
+		return;
+	for (unsigned m = PERF_PROCESSES; m <= PERF_THREADS; m++) {
+		if (!(o->modes >> m & 1))
+			continue;
+		for (unsigned s = 0; s < PERF_SCENARIOS; s++) {
+			if (perf_kind_of(s) != PERF_KIND_SHAPE || !(o->scenarios >> s & 1))
+				continue;
+			struct perf_case c = {
+				.scenario = s,
+				.transport = &perf_zipc,
+				.mode = m,
+				.wait = ZIPC_WAIT_BLOCK, /* 4 busy roles on 2 CPUs: sleep, do not spin */
+				.msg_bytes = perf_shape_bytes(s),
+				.batch = 1,
+				.count = perf_shape_messages(s, o->messages ? o->messages :
+								    DEFAULT_SHAPE_MESSAGES),
+			};
+			emit(b, &c);
+		}
+	}
+}
+
+/* The suite, in report order (the order of enum perf_scenario, shapes mode by mode). */
+static size_t build_cases(const struct options *o, struct perf_case *out)
+{
+	struct builder b = { .o = o, .out = out };
+	int shapes_done = 0;
+	for (unsigned s = 0; s < PERF_SCENARIOS; s++) {
+		if (!(o->scenarios >> s & 1))
+			continue;
+		switch (perf_kind_of(s)) {
+		case PERF_KIND_RTT:
+			build_rtt(&b, s);
+			break;
+		case PERF_KIND_STREAM:
+			build_stream(&b, s);
+			break;
+		case PERF_KIND_SHAPE:
+			if (!shapes_done)
+				build_shapes(&b);
+			shapes_done = 1;
+			break;
+		}
+	}
+	return b.n;
 }
 
 /* Everything a suite allocates; zero-initialised, freed by suite_free(). */
@@ -419,19 +630,18 @@ static void suite_free(struct suite *s)
 /* Build the cases and allocate their results and the RTT sample buffer. */
 static int suite_alloc(const struct options *o, struct suite *s)
 {
-	s->cases = calloc(NTRANSPORTS * NWAITS * (1 + o->nsize * o->nbatch), sizeof(*s->cases));
-	if (!s->cases)
-		return -ENOMEM;
-	s->n = build_cases(o, s->cases);
+	s->n = build_cases(o, NULL);
+	s->cases = calloc(s->n ? s->n : 1, sizeof(*s->cases));
 	s->res = calloc(s->n ? s->n : 1, sizeof(*s->res));
-	if (!s->res)
+	if (!s->cases || !s->res)
 		return -ENOMEM;
+	build_cases(o, s->cases);
 	for (; s->ready < s->n; s->ready++)
 		if (perf_result_init(&s->res[s->ready], &s->cases[s->ready], o->runs))
 			return -ENOMEM;
 	uint64_t most = 0;
 	for (size_t i = 0; i < s->n; i++)
-		if (s->cases[i].scenario == PERF_PINGPONG && s->cases[i].count > most)
+		if (perf_kind_of(s->cases[i].scenario) == PERF_KIND_RTT && s->cases[i].count > most)
 			most = s->cases[i].count;
 	if (most) {
 		s->samples = malloc(most * sizeof(*s->samples));

@@ -1,4 +1,4 @@
-/* perf/stats.c - statistics: RTT percentiles; per case, medians, ranges, per-round ratios. */
+/* perf/stats.c - statistics: RTT percentiles, rates; per case, medians, ranges, per-round ratios. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -48,6 +48,16 @@ void perf_result_fini(struct perf_result *res)
 	res->val = NULL;
 }
 
+/* Store run @i's sleeps and wake-ups per message (warm-up included) as metrics @ms and @mw. */
+static void per_message(struct perf_result *res, unsigned i, const struct perf_run *run, int ms, int mw)
+{
+	const double msgs = (double)(res->c.count + res->c.warmup);
+	if (run->sleeps >= 0)
+		res->val[(unsigned)ms * res->max_runs + i] = (double)run->sleeps / msgs;
+	if (run->wakes >= 0)
+		res->val[(unsigned)mw * res->max_runs + i] = (double)run->wakes / msgs;
+}
+
 void perf_result_record(struct perf_result *res, unsigned i, struct perf_run *run, int rc)
 {
 	double *v = res->val;
@@ -59,7 +69,8 @@ void perf_result_record(struct perf_result *res, unsigned i, struct perf_run *ru
 		res->failed++;
 		return;
 	}
-	if (res->c.scenario == PERF_PINGPONG) {
+	switch (perf_kind_of(res->c.scenario)) {
+	case PERF_KIND_RTT: {
 		int64_t *s = run->samples;
 		double sum = 0;
 		qsort(s, n, sizeof(*s), cmp_i64);
@@ -70,10 +81,25 @@ void perf_result_record(struct perf_result *res, unsigned i, struct perf_run *ru
 		v[PERF_RTT_P99 * stride + i] = (double)percentile(s, n, 9900);
 		v[PERF_RTT_P999 * stride + i] = (double)percentile(s, n, 9990);
 		v[PERF_RTT_MAX * stride + i] = (double)s[n - 1];
-	} else {
+		/* counted over the whole run, warm-up included */
+		const double trips = (double)(res->c.count + res->c.warmup);
+		if (run->sleeps >= 0)
+			v[PERF_RTT_SLEEPS * stride + i] = (double)run->sleeps / trips;
+		if (run->wakes >= 0)
+			v[PERF_RTT_WAKES * stride + i] = (double)run->wakes / trips;
+		break;
+	}
+	case PERF_KIND_STREAM: {
 		double msgs = (double)n * 1e9 / (double)run->elapsed_ns;
 		v[PERF_MSGS_PER_S * stride + i] = msgs;
 		v[PERF_BYTES_PER_S * stride + i] = msgs * res->c.msg_bytes;
+		per_message(res, i, run, PERF_STREAM_SLEEPS, PERF_STREAM_WAKES);
+		break;
+	}
+	case PERF_KIND_SHAPE:
+		v[PERF_OPS_PER_S * stride + i] = (double)n * 1e9 / (double)run->elapsed_ns;
+		per_message(res, i, run, PERF_SHAPE_SLEEPS, PERF_SHAPE_WAKES);
+		break;
 	}
 }
 

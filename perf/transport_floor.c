@@ -41,7 +41,7 @@ static int floor_setup(struct perf_run *run)
 	struct floor_state *st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	if (run->c->scenario == PERF_PINGPONG) {
+	if (perf_kind_of(run->c->scenario) == PERF_KIND_RTT) {
 		st->shm_size = sizeof(struct floor_lines);
 	} else {
 		st->stride = (run->c->msg_bytes + 7u) & ~7u;
@@ -209,6 +209,7 @@ static int floor_recv(struct perf_run *run, uint64_t first, uint64_t count)
 const struct perf_transport perf_floor = {
 	.name = "floor",
 	.about = "hardware floor: raw cache-line ping-pong; minimal Lamport SPSC ring (throughput)",
+	.scenarios = 1u << PERF_PINGPONG | 1u << PERF_THROUGHPUT,
 	.batches = 1,
 	.setup = floor_setup,
 	.open = floor_open,

@@ -32,7 +32,7 @@ static struct kernel_state *kernel_alloc(struct perf_run *run)
 	for (int i = 0; i < 4; i++)
 		st->fd[i] = -1;
 	st->in[0] = st->in[1] = st->out[0] = st->out[1] = -1;
-	if (run->c->scenario == PERF_THROUGHPUT) {
+	if (perf_kind_of(run->c->scenario) == PERF_KIND_STREAM) {
 		st->msg = calloc(1, run->c->msg_bytes);
 		if (!st->msg) {
 			free(st);
@@ -77,7 +77,7 @@ static int pipe_setup(struct perf_run *run)
 	struct kernel_state *st = kernel_alloc(run);
 	if (!st)
 		return -ENOMEM;
-	int npipes = run->c->scenario == PERF_PINGPONG ? 2 : 1;
+	int npipes = perf_kind_of(run->c->scenario) == PERF_KIND_RTT ? 2 : 1;
 	for (int i = 0; i < npipes; i++) {
 		if (pipe2(&st->fd[2 * i], O_CLOEXEC) < 0) {
 			int rc = -errno;
@@ -105,7 +105,7 @@ static int socketpair_setup(struct perf_run *run)
 		kernel_teardown(run);
 		return rc;
 	}
-	if (run->c->scenario == PERF_PINGPONG)
+	if (perf_kind_of(run->c->scenario) == PERF_KIND_RTT)
 		wire(st, PERF_PARENT, st->fd[1], st->fd[0]);
 	wire(st, PERF_CHILD, st->fd[0], st->fd[1]);
 	return 0;
@@ -121,7 +121,7 @@ static int eventfd_setup(struct perf_run *run)
 	struct kernel_state *st = kernel_alloc(run);
 	if (!st)
 		return -ENOMEM;
-	int pingpong = run->c->scenario == PERF_PINGPONG;
+	int pingpong = perf_kind_of(run->c->scenario) == PERF_KIND_RTT;
 	st->no_eof = 1;
 	for (int i = 0; i < (pingpong ? 2 : 1); i++) {
 		st->fd[i] = eventfd(0, EFD_CLOEXEC | (pingpong ? 0 : EFD_SEMAPHORE));
@@ -335,6 +335,7 @@ static int efd_recv(struct perf_run *run, uint64_t first, uint64_t count)
 const struct perf_transport perf_pipe = {
 	.name = "pipe",
 	.about = "pipe(2): one write(2) and one read(2) of the message per message",
+	.scenarios = 1u << PERF_PINGPONG | 1u << PERF_THROUGHPUT,
 	.kernel = 1,
 	.setup = pipe_setup,
 	.open = kernel_open,
@@ -349,6 +350,7 @@ const struct perf_transport perf_pipe = {
 const struct perf_transport perf_socketpair = {
 	.name = "socketpair",
 	.about = "AF_UNIX SOCK_STREAM socketpair(2): one write(2) and one read(2) per message",
+	.scenarios = 1u << PERF_PINGPONG | 1u << PERF_THROUGHPUT,
 	.kernel = 1,
 	.setup = socketpair_setup,
 	.open = kernel_open,
@@ -363,6 +365,7 @@ const struct perf_transport perf_socketpair = {
 const struct perf_transport perf_eventfd = {
 	.name = "eventfd",
 	.about = "eventfd(2): pingpong carries the value; throughput: EFD_SEMAPHORE doorbell, no payload",
+	.scenarios = 1u << PERF_PINGPONG | 1u << PERF_THROUGHPUT,
 	.kernel = 1,
 	.tp_bytes = 8,
 	.setup = eventfd_setup,

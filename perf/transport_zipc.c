@@ -1,15 +1,17 @@
 /* perf/transport_zipc.c - zipc under test: SPSC rings between two processes across fork(). */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "perf.h"
 
 /*
- * Rings: pingpong uses ring[0] parent -> child and ring[1] child -> parent;
- * throughput uses ring[0] child (producer) -> parent (consumer).  The parent
- * creates them anonymous (passed by descriptor only); the child attaches
- * its own handles from the inherited memfds with zipc_ring_from_fd(), as an
- * unrelated process would, and never touches the parent's handles.
+ * Rings: pingpong and wake use ring[0] parent -> child and ring[1] child ->
+ * parent; throughput uses ring[0] child (producer) -> parent (consumer).
+ * The parent creates them anonymous (passed by descriptor only); the child
+ * attaches its own handles from the inherited memfds with
+ * zipc_ring_from_fd(), as an unrelated process would, and never touches
+ * the parent's handles.
  */
 struct zipc_state {
 	zipc_ring *ring[2];  /* parent's (creator's) handles */
@@ -35,7 +37,7 @@ static int zipc_setup(struct perf_run *run)
 	if (!st)
 		return rc;
 	run->priv = st;
-	if (c->scenario == PERF_PINGPONG) {
+	if (perf_kind_of(c->scenario) == PERF_KIND_RTT) {
 		o.capacity = PERF_PINGPONG_SLOTS;
 		o.slot_size = PERF_PINGPONG_BYTES;
 		st->nrings = 2;
@@ -65,7 +67,7 @@ fail:
 /* Which ring this side produces into and which it consumes from. */
 static void ends_of(const struct perf_run *run, enum perf_side side, int *prod, int *cons)
 {
-	if (run->c->scenario == PERF_PINGPONG) {
+	if (perf_kind_of(run->c->scenario) == PERF_KIND_RTT) {
 		*prod = side == PERF_PARENT ? 0 : 1;
 		*cons = side == PERF_PARENT ? 1 : 0;
 	} else {
@@ -92,7 +94,7 @@ static void zipc_close(struct perf_run *run, enum perf_side side)
 static int zipc_open(struct perf_run *run, enum perf_side side)
 {
 	struct zipc_state *st = run->priv;
-	struct zipc_wait_opts w = { .strategy = run->c->wait, .spin_ns = run->env->spin_ns };
+	struct zipc_wait_opts w = { .strategy = run->c->wait, .spin_ns = perf_spin_ns(run) };
 	zipc_ring **rings = st->ring;
 	int prod, cons, rc = 0;
 
@@ -110,6 +112,29 @@ static int zipc_open(struct perf_run *run, enum perf_side side)
 	if (rc)
 		zipc_close(run, side);
 	return rc;
+}
+
+void perf_ring_waits(zipc_ring *r, int64_t *sleeps, int64_t *wakes)
+{
+	const struct zipc_ring_hdr *h = zipc_region_area(zipc_ring_region(r));
+	const struct zipc_waitword *const words[] = { &h->cons_wait, &h->prod_wait, &h->stage_wait };
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		*sleeps += (int64_t)atomic_load_explicit(&words[i]->sleeps, memory_order_relaxed);
+		*wakes += (int64_t)atomic_load_explicit(&words[i]->wakes, memory_order_relaxed);
+	}
+}
+
+/*
+ * Sleeps and wake-ups of the whole run, both processes, both directions:
+ * a publish or release issues FUTEX_WAKE only when the other side has
+ * announced itself asleep.
+ */
+static void zipc_counters(struct perf_run *run)
+{
+	struct zipc_state *st = run->priv;
+	run->sleeps = run->wakes = 0;
+	for (unsigned i = 0; i < st->nrings; i++)
+		perf_ring_waits(st->ring[i], &run->sleeps, &run->wakes);
 }
 
 static void zipc_teardown(struct perf_run *run)
@@ -138,6 +163,7 @@ static int zipc_ping(struct perf_run *run, uint64_t first, uint64_t count, int64
 
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t v = first + i + 1, echo, seq;
+		perf_gap(run);
 		int64_t t0 = perf_now_ns();
 		int rc = zipc_producer_claim(st->prod, 1, timeout, &seq);
 		if (rc)
@@ -245,11 +271,13 @@ static int zipc_recv(struct perf_run *run, uint64_t first, uint64_t count)
 const struct perf_transport perf_zipc = {
 	.name = "zipc",
 	.about = "zipc SPSC rings (memfd region, fork + zipc_ring_from_fd), per --wait strategy",
+	.scenarios = 1u << PERF_PINGPONG | 1u << PERF_THROUGHPUT | 1u << PERF_WAKE,
 	.has_wait = 1,
 	.batches = 1,
 	.setup = zipc_setup,
 	.open = zipc_open,
 	.close = zipc_close,
+	.counters = zipc_counters,
 	.teardown = zipc_teardown,
 	.ping = zipc_ping,
 	.pong = zipc_pong,

@@ -576,8 +576,7 @@ int zipc_record_claim(zipc_record_producer *p, size_t len, int64_t timeout_ns, v
 static void wake_consumer(struct zipc_record_producer *p)
 {
 	zipc__waker_fence(p->fenceless); /* W1 */
-	if (atomic_load_explicit(&p->hdr->cons_wait.sleepers, memory_order_relaxed))
-		zipc__wake(&p->hdr->cons_wait);
+	zipc__wake_armed(&p->hdr->cons_wait);
 }
 
 int zipc_record_commit(zipc_record_producer *p, void *buf)
@@ -1120,8 +1119,7 @@ int zipc_record_release(zipc_record_consumer *c)
 	/* C2: our reads and zeroing of the room before producers reuse it; pairs with P2 */
 	atomic_store_explicit(&h->h.head, to, memory_order_release);
 	zipc__waker_fence(c->fenceless); /* W1 */
-	if (atomic_load_explicit(&h->prod_wait.sleepers, memory_order_relaxed))
-		zipc__wake(&h->prod_wait);
+	zipc__wake_armed(&h->prod_wait);
 	return 0;
 }
 

@@ -760,6 +760,10 @@ int zipc_ring_stat(const zipc_ring *r, struct zipc_ring_stat *st, struct zipc_ri
 	st->producers_sleeping = atomic_load_explicit(&h->prod_wait.sleepers, memory_order_relaxed);
 	st->consumer_wakes = atomic_load_explicit(&h->cons_wait.wakes, memory_order_relaxed);
 	st->producer_wakes = atomic_load_explicit(&h->prod_wait.wakes, memory_order_relaxed);
+	st->consumer_sleeps = atomic_load_explicit(&h->cons_wait.sleeps, memory_order_relaxed);
+	st->producer_sleeps = atomic_load_explicit(&h->prod_wait.sleeps, memory_order_relaxed);
+	st->stage_wakes = atomic_load_explicit(&h->stage_wait.wakes, memory_order_relaxed);
+	st->stage_sleeps = atomic_load_explicit(&h->stage_wait.sleeps, memory_order_relaxed);
 	st->lost = atomic_load_explicit(&h->ctl.lost, memory_order_relaxed);
 	st->generation = h->ctl.generation;
 	/* acquire pairs with the sealing producer's release: name is complete */

@@ -331,6 +331,8 @@ static void ws_announce(struct ws_ring *e)
 	/* S1: seq_cst RMW, ordered before our re-check by the sleeper barrier;
 	 * pairs with the publisher's W1 fence and `sleepers` load */
 	atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
+	/* arm the word: the next publisher wakes us once (zipc__wake_armed) */
+	atomic_store_explicit(&w->armed, 1, memory_order_relaxed);
 	e->ann = w;
 	/* acquire pairs with zipc__wake()'s release bump: a value that
 	 * includes a bump shows the publish that preceded it */

@@ -192,6 +192,10 @@ struct zipc_ring_stat {
 	uint32_t producers_sleeping;/**< announced futex sleepers waiting for room */
 	uint64_t consumer_wakes;    /**< FUTEX_WAKE calls made for consumers */
 	uint64_t producer_wakes;    /**< FUTEX_WAKE calls made for producers */
+	uint64_t consumer_sleeps;   /**< futex sleeps of consumers waiting for data */
+	uint64_t producer_sleeps;   /**< futex sleeps of producers waiting for room */
+	uint64_t stage_wakes;       /**< FUTEX_WAKE calls made for stages behind a barrier */
+	uint64_t stage_sleeps;      /**< futex sleeps of stages behind a barrier */
 	uint64_t producer_attaches; /**< producers ever attached */
 	int numa_node;              /**< node the pages are bound to, or -1 */
 	uint64_t lost;              /**< MP slots marked lost (their producer died mid-claim) */

@@ -63,6 +63,10 @@
  * with zipc_sched_sender_attach(name, id).  Payloads are copied bytes:
  * pointers in them mean nothing in another process.
  *
+ * fork(): neither a scheduler handle nor a sender survives it - a child
+ * must not use (not even close) the ones it inherited; it attaches its own
+ * senders by name.
+ *
  * The shared layout (directory, entry states, job slots) and the full
  * protocol are described in docs/SCHED.md.
  */
@@ -301,10 +305,12 @@ ZIPC_API int zipc_sched_channel_create(zipc_sched *s, uint64_t id, uint64_t boun
  * function sees each one (ZIPC_SCHED_DROP_QUEUED) before its slot is
  * released, and the scheduler's queue length goes down by as many - and
  * makes the channel's running jobs skip finalize (ZIPC_SCHED_DROP_FINALIZE
- * instead).  Once this returns, no job of the channel starts and no
- * finalize of it begins.  A job a sender published while the cancel ran is
- * dropped as well (by a worker, when it finds it).  The channel's id is free
- * at once; its ring goes away when its last sender closes.  No other channel
+ * instead): a worker decides right after the job function returns, so
+ * finalize is skipped for every job not past that point (one already in its
+ * finalize completes it).  Once this returns, no job of the channel starts.
+ * A job a sender published while the cancel ran is dropped as well (by a
+ * worker or zipc_sched_gc(), when it finds it).  The channel's id is free at
+ * once; its ring goes away when its last sender closes.  No other channel
  * is affected.
  * Thread-safe.
  * Return: the number of queued jobs dropped (>= 0); -ENOENT (no open

@@ -68,6 +68,8 @@ struct zipc_waitword {
 	_Atomic uint32_t sleepers; /* announced sleepers (S1) */
 	_Atomic uint64_t wakes;    /* FUTEX_WAKE calls issued */
 	_Atomic uint64_t sleeps;   /* futex waits entered */
+	_Atomic uint32_t armed;    /* 1: a sleeper announced since the last wake (one wake per sleep) */
+	uint32_t reserved;
 };
 
 /* Rarely written ring-wide control. */
@@ -203,6 +205,21 @@ ZIPC_INLINE void zipc__waker_fence(int fenceless)
 		atomic_thread_fence(memory_order_seq_cst); /* pairs with the sleeper's seq_cst RMW (S1) */
 }
 
+/*
+ * W1, after the fence: wake @w's sleepers, once per sleep.  A sleeper sets
+ * `armed` before its S1 barrier; the first waker to see it exchanges it
+ * back to 0 and makes the system call, later ones (the sleeper has not run
+ * yet to withdraw) skip it.  By the fence pair, a waker that reads 0 here
+ * while a sleeper missed its publish would contradict the S1/W1 order.
+ */
+ZIPC_INLINE void zipc__wake_armed(struct zipc_waitword *w)
+{
+	if (atomic_load_explicit(&w->sleepers, memory_order_relaxed) &&
+	    atomic_load_explicit(&w->armed, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&w->armed, 0, memory_order_relaxed))
+		zipc__wake(w);
+}
+
 ZIPC_INLINE int zipc_producer_try_claim(zipc_producer *p, uint32_t n, uint64_t *seq)
 {
 	if (p->mp)
@@ -259,8 +276,7 @@ ZIPC_INLINE int zipc_producer_publish(zipc_producer *p, uint64_t seq, uint32_t n
 		atomic_store_explicit(&h->cursor, seq + n, memory_order_release);
 	}
 	zipc__waker_fence(p->fenceless); /* W1 */
-	if (atomic_load_explicit(&h->cons_wait.sleepers, memory_order_relaxed))
-		zipc__wake(&h->cons_wait);
+	zipc__wake_armed(&h->cons_wait);
 	return 0;
 }
 
@@ -300,12 +316,10 @@ ZIPC_INLINE int zipc_consumer_release(zipc_consumer *c, uint32_t n)
 	/* C2: our reads of the slots before the producer may reuse them; pairs with P2 */
 	atomic_store_explicit(c->seqp, c->seq, memory_order_release);
 	zipc__waker_fence(c->fenceless); /* W1 */
-	if (atomic_load_explicit(&c->hdr->prod_wait.sleepers, memory_order_relaxed))
-		zipc__wake(&c->hdr->prod_wait);
+	zipc__wake_armed(&c->hdr->prod_wait);
 	/* stages that follow consumers sleep on their own word: only releases
 	 * move their barrier (never touched in rings without barriers) */
-	if (atomic_load_explicit(&c->hdr->stage_wait.sleepers, memory_order_relaxed))
-		zipc__wake(&c->hdr->stage_wait);
+	zipc__wake_armed(&c->hdr->stage_wait);
 	return 0;
 }
 
