@@ -323,58 +323,6 @@ uint32_t zipc_record_ring_max_record(const zipc_record_ring *r)
 
 /* ---------------------------------------------------------- registration */
 
-/* Take an entry of @tab in state @from: CAS to @to.  Returns index or -1. */
-static int entry_take(struct zipc_ring_peer *tab, unsigned n, uint32_t from, uint32_t to)
-{
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t expect = from;
-		/* acq_rel: acquire pairs with the previous owner's release of the
-		 * entry (entry_free()); release orders nothing yet, the entry is
-		 * published ACTIVE later with its own release */
-		if (atomic_compare_exchange_strong_explicit(&tab[i].state, &expect, to, memory_order_acq_rel,
-							    memory_order_relaxed))
-			return (int)i;
-	}
-	return -1;
-}
-
-static void entry_fill(struct zipc_ring_peer *e, uint32_t wait)
-{
-	int32_t pid = (int32_t)getpid();
-	/* start before pid: a reader that sees our pid sees our start time */
-	atomic_store_explicit(&e->start, zipc_pid_start_ticks(pid), memory_order_relaxed);
-	/* release pairs with the acquire load of the pid in zipc__peer_alive() */
-	atomic_store_explicit(&e->pid, pid, memory_order_release);
-	atomic_store_explicit(&e->wait, wait, memory_order_relaxed);
-	atomic_store_explicit(&e->waits, 0, memory_order_relaxed);
-	atomic_store_explicit(&e->sleeps, 0, memory_order_relaxed);
-	atomic_store_explicit(&e->timeouts, 0, memory_order_relaxed);
-}
-
-/* Give an entry we hold (BUSY or ACTIVE) back. */
-static void entry_free(struct zipc_ring_peer *e)
-{
-	atomic_store_explicit(&e->pid, 0, memory_order_relaxed);
-	/* release: our last writes to the entry before anybody takes it again */
-	atomic_store_explicit(&e->state, ZIPC_PEER_FREE, memory_order_release);
-}
-
-/* Detach one ACTIVE entry whose owner died; 1 if this call detached it. */
-static int entry_reap(struct zipc_ring_peer *e, _Atomic uint32_t *active_count)
-{
-	/* acquire pairs with the owner's release store of ACTIVE */
-	if (atomic_load_explicit(&e->state, memory_order_acquire) != ZIPC_PEER_ACTIVE || zipc__peer_alive(e))
-		return 0;
-	uint32_t expect = ZIPC_PEER_ACTIVE;
-	if (!atomic_compare_exchange_strong_explicit(&e->state, &expect, ZIPC_PEER_BUSY, memory_order_acq_rel,
-						     memory_order_relaxed))
-		return 0;
-	entry_free(e);
-	/* release pairs with the consumer's acquire of producers_active (end of stream) */
-	atomic_fetch_sub_explicit(active_count, 1, memory_order_acq_rel);
-	return 1;
-}
-
 /* Is the claim recorded in a dead MP producer's entry still needed by the
  * consumer (not yet passed by head)? */
 static int claim_pending(const struct zipc_record_ring *r, const struct zipc_ring_peer *e)
@@ -398,9 +346,9 @@ int zipc_record_ring_reap(zipc_record_ring *r)
 		/* acquire pairs with the owner's release store of ACTIVE (its claim record) */
 		if (atomic_load_explicit(&e->state, memory_order_acquire) == ZIPC_PEER_ACTIVE && claim_pending(r, e))
 			continue; /* the consumer still needs its claim record to skip it */
-		n += entry_reap(e, &h->ctl.producers_active);
+		n += zipc__entry_reap(e, &h->ctl.producers_active);
 	}
-	n += entry_reap(&r->cons[0], &h->ctl.consumers_active);
+	n += zipc__entry_reap(&r->cons[0], &h->ctl.consumers_active);
 	if (n) {
 		zipc__wake_if_sleepers(&h->prod_wait);
 		zipc__wake_if_sleepers(&h->cons_wait);
@@ -781,11 +729,11 @@ int zipc_record_producer_open(zipc_record_ring *r, const struct zipc_wait_opts *
 		return -EINVAL;
 	struct zipc_record_ring_hdr *h = r->hdr;
 	if (!r->mp) /* the single producer slot of a dead process may be taken over */
-		entry_reap(&r->prod[0], &h->ctl.producers_active);
+		zipc__entry_reap(&r->prod[0], &h->ctl.producers_active);
 	struct zipc_record_producer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	int idx = entry_take(r->prod, r->p.max_producers, ZIPC_PEER_FREE, ZIPC_PEER_BUSY);
+	int idx = zipc__entry_take(r->prod, r->p.max_producers, ZIPC_PEER_FREE, ZIPC_PEER_BUSY);
 	if (idx < 0) {
 		free(p);
 		return -EBUSY;
@@ -802,7 +750,7 @@ int zipc_record_producer_open(zipc_record_ring *r, const struct zipc_wait_opts *
 	p->fenceless = zipc__fenceless();
 	p->me = e;
 	wait_resolve(r->p.wait, wait, &p->wait);
-	entry_fill(e, p->wait.strategy);
+	zipc__entry_fill(e, p->wait.strategy);
 
 	/* the tail before and after the head: only these bounds are certain
 	 * on a live ring.  acquire: SP takes over a published tail (P1) */
@@ -810,7 +758,7 @@ int zipc_record_producer_open(zipc_record_ring *r, const struct zipc_wait_opts *
 	uint64_t head = atomic_load_explicit(&h->h.head, memory_order_acquire); /* P2 */
 	uint64_t t2 = atomic_load_explicit(&h->tail, memory_order_acquire);
 	if (((t2 | head) & ALIGN_MASK) || head > t2 || (t1 > head && t1 - head > p->capacity)) {
-		entry_free(e);
+		zipc__entry_free(e);
 		free(p);
 		return -EPROTO;
 	}
@@ -838,7 +786,7 @@ int zipc_record_producer_close(zipc_record_producer *p)
 	struct zipc_record_ring_hdr *h = p->hdr;
 	if (p->claimed)
 		zipc_record_abort(p, p->claim_buf);
-	entry_free(p->me);
+	zipc__entry_free(p->me);
 	/* release: pairs with the consumer's acquire in consumer_empty(), so a
 	 * consumer that sees no producer also sees everything committed */
 	atomic_fetch_sub_explicit(&h->ctl.producers_active, 1, memory_order_acq_rel);
@@ -1154,23 +1102,23 @@ int zipc_record_consumer_open(zipc_record_ring *r, const struct zipc_wait_opts *
 		return -EINVAL;
 	struct zipc_record_ring_hdr *h = r->hdr;
 	struct zipc_ring_peer *e = &r->cons[0];
-	entry_reap(e, &h->ctl.consumers_active); /* take over from a dead consumer */
+	zipc__entry_reap(e, &h->ctl.consumers_active); /* take over from a dead consumer */
 	struct zipc_record_consumer *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	if (entry_take(r->cons, 1, ZIPC_PEER_FREE, ZIPC_PEER_BUSY) < 0) {
+	if (zipc__entry_take(r->cons, 1, ZIPC_PEER_FREE, ZIPC_PEER_BUSY) < 0) {
 		free(c);
 		return -EBUSY;
 	}
 	wait_resolve(r->p.wait, wait, &c->wait);
-	entry_fill(e, c->wait.strategy);
+	zipc__entry_fill(e, c->wait.strategy);
 	/* acquire pairs with the previous consumer's C2: its zeroing is done */
 	uint64_t head = atomic_load_explicit(&h->h.head, memory_order_acquire);
 	uint64_t to = atomic_load_explicit(&h->h.release_to, memory_order_relaxed);
 	uint64_t tail = atomic_load_explicit(&h->tail, memory_order_acquire); /* C1 (SP) */
 	if (((head | tail) & ALIGN_MASK) || tail - head > r->p.capacity ||
 	    (r->mp && to != head && ((to & ALIGN_MASK) || to < head || to > tail))) {
-		entry_free(e);
+		zipc__entry_free(e);
 		free(c);
 		return -EPROTO;
 	}
@@ -1211,7 +1159,7 @@ int zipc_record_consumer_close(zipc_record_consumer *c)
 	if (!c)
 		return 0;
 	struct zipc_record_ring_hdr *h = c->hdr;
-	entry_free(c->me);
+	zipc__entry_free(c->me);
 	atomic_fetch_sub_explicit(&h->ctl.consumers_active, 1, memory_order_relaxed);
 	zipc__wake_if_sleepers(&h->prod_wait);
 	atomic_fetch_sub(&c->ring->open_ends, 1);

@@ -259,45 +259,6 @@ uint32_t zipc_ring_slot_size(const zipc_ring *r)
 
 /* ---------------------------------------------------------- registration */
 
-/* Take an entry of @tab in state @from: CAS to @to.  Returns index or -1. */
-static int entry_take(struct zipc_ring_peer *tab, unsigned n, uint32_t from, uint32_t to)
-{
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t expect = from;
-		if (atomic_compare_exchange_strong_explicit(&tab[i].state, &expect, to,
-							    memory_order_acq_rel, memory_order_relaxed))
-			return (int)i;
-	}
-	return -1;
-}
-
-static void entry_fill(struct zipc_ring_peer *e, uint32_t wait)
-{
-	int32_t pid = (int32_t)getpid();
-	/* start before pid: a reader that sees our pid sees our start time */
-	atomic_store_explicit(&e->start, zipc_pid_start_ticks(pid), memory_order_relaxed);
-	atomic_store_explicit(&e->pid, pid, memory_order_release);
-	atomic_store_explicit(&e->wait, wait, memory_order_relaxed);
-	atomic_store_explicit(&e->waits, 0, memory_order_relaxed);
-	atomic_store_explicit(&e->sleeps, 0, memory_order_relaxed);
-	atomic_store_explicit(&e->timeouts, 0, memory_order_relaxed);
-}
-
-/* Detach one ACTIVE entry whose owner died; 1 if this call detached it. */
-static int entry_reap(struct zipc_ring_peer *e, _Atomic uint32_t *active_count)
-{
-	if (atomic_load_explicit(&e->state, memory_order_acquire) != ZIPC_PEER_ACTIVE || zipc__peer_alive(e))
-		return 0;
-	uint32_t expect = ZIPC_PEER_ACTIVE;
-	if (!atomic_compare_exchange_strong_explicit(&e->state, &expect, ZIPC_PEER_BUSY, memory_order_acq_rel,
-						     memory_order_relaxed))
-		return 0;
-	atomic_store_explicit(&e->pid, 0, memory_order_relaxed);
-	atomic_store_explicit(&e->state, ZIPC_PEER_FREE, memory_order_release);
-	atomic_fetch_sub_explicit(active_count, 1, memory_order_acq_rel);
-	return 1;
-}
-
 int zipc_ring_reap(zipc_ring *r)
 {
 	if (!r)
@@ -306,9 +267,9 @@ int zipc_ring_reap(zipc_ring *r)
 		return -EPERM;
 	int n = 0;
 	for (unsigned i = 0; i < r->p.max_producers; i++)
-		n += entry_reap(&r->prod[i], &r->hdr->ctl.producers_active);
+		n += zipc__entry_reap(&r->prod[i], &r->hdr->ctl.producers_active);
 	for (unsigned i = 0; i < r->p.max_consumers; i++)
-		n += entry_reap(&r->cons[i], &r->hdr->ctl.consumers_active);
+		n += zipc__entry_reap(&r->cons[i], &r->hdr->ctl.consumers_active);
 	if (n) {
 		zipc__wake_if_sleepers(&r->hdr->prod_wait);
 		zipc__wake_if_sleepers(&r->hdr->cons_wait);
@@ -329,11 +290,11 @@ int zipc_producer_open(zipc_ring *r, const struct zipc_wait_opts *wait, zipc_pro
 	struct zipc_ring_hdr *h = r->hdr;
 	int mp = !!(r->p.flags & ZIPC_RING_MULTI_PRODUCER);
 	if (!mp) /* the single producer slot of a dead process may be taken over */
-		entry_reap(&r->prod[0], &h->ctl.producers_active);
+		zipc__entry_reap(&r->prod[0], &h->ctl.producers_active);
 	zipc_producer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	int idx = entry_take(r->prod, r->p.max_producers, ZIPC_PEER_FREE, ZIPC_PEER_BUSY);
+	int idx = zipc__entry_take(r->prod, r->p.max_producers, ZIPC_PEER_FREE, ZIPC_PEER_BUSY);
 	if (idx < 0) {
 		free(p);
 		return -EBUSY;
@@ -351,7 +312,7 @@ int zipc_producer_open(zipc_ring *r, const struct zipc_wait_opts *wait, zipc_pro
 	p->ring = r;
 	p->origin = r;
 	zipc__wait_resolve(r, wait, &p->wait);
-	entry_fill(e, p->wait.strategy);
+	zipc__entry_fill(e, p->wait.strategy);
 	uint64_t cur = atomic_load_explicit(&h->cursor, memory_order_acquire);
 	atomic_store_explicit(&e->sequence, cur, memory_order_relaxed);
 	atomic_store_explicit(&e->claim_end, cur, memory_order_relaxed);
@@ -548,10 +509,10 @@ int zipc_consumer_open_opts(zipc_ring *r, const struct zipc_consumer_opts *o, zi
 		/* a reserved slot goes straight to ACTIVE, so it never stops
 		 * gating the producer; a free slot is held BUSY while it joins */
 		reserved = 1;
-		idx = entry_take(r->cons, ncons, ZIPC_PEER_RESERVED, ZIPC_PEER_ACTIVE);
+		idx = zipc__entry_take(r->cons, ncons, ZIPC_PEER_RESERVED, ZIPC_PEER_ACTIVE);
 		if (idx < 0) {
 			reserved = 0;
-			idx = entry_take(r->cons, ncons, ZIPC_PEER_FREE, ZIPC_PEER_BUSY);
+			idx = zipc__entry_take(r->cons, ncons, ZIPC_PEER_FREE, ZIPC_PEER_BUSY);
 		}
 	}
 	if (idx < 0) {
@@ -566,7 +527,7 @@ int zipc_consumer_open_opts(zipc_ring *r, const struct zipc_consumer_opts *o, zi
 	}
 	struct zipc_ring_peer *e = &r->cons[idx];
 	zipc__wait_resolve(r, &o->wait, &c->wait);
-	entry_fill(e, c->wait.strategy);
+	zipc__entry_fill(e, c->wait.strategy);
 	atomic_store_explicit(&e->after, o->after, memory_order_relaxed);
 	atomic_store_explicit(&e->group, o->group, memory_order_relaxed);
 	uint64_t seq;

@@ -25,6 +25,16 @@ struct zipc_ring {
 	struct zipc_ring *prev_gen;   /* grow chain kept alive by a producer, or NULL */
 };
 
+/* Peer tables (peers.c).  take: CAS the first entry of @tab[0..n) in state
+ * @from to @to, returns its index or -1.  fill: write the caller's identity
+ * (start time, then pid with release) and reset its counters.  free: give
+ * an entry back (FREE, release).  reap: detach an ACTIVE entry whose owner
+ * died and decrement @active_count; 1 if this call did it. */
+int zipc__entry_take(struct zipc_ring_peer *tab, unsigned n, uint32_t from, uint32_t to);
+void zipc__entry_fill(struct zipc_ring_peer *e, uint32_t wait);
+void zipc__entry_free(struct zipc_ring_peer *e);
+int zipc__entry_reap(struct zipc_ring_peer *e, _Atomic uint32_t *active_count);
+
 /* 1 if this process may skip the waker's fence (membarrier registered). */
 int zipc__fenceless(void);
 
