@@ -30,7 +30,8 @@
 /* ------------------------------------------------------------ membarrier */
 
 static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
-static int mb_ok; /* this process registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED */
+static int mb_ok;        /* this process registered: its wakers skip their fence */
+static int mb_supported; /* the kernel has MEMBARRIER_CMD_GLOBAL_EXPEDITED */
 
 /* A forked child has a new mm: register it too, before it publishes. */
 static void mb_child(void)
@@ -41,13 +42,16 @@ static void mb_child(void)
 
 static void mb_init(void)
 {
-	const char *off = getenv("ZIPC_NO_MEMBARRIER");
-	if (off && off[0] && off[0] != '0')
-		return;
 	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
 	    !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
 		return;
+	/* sleepers always issue the barrier when the kernel has it: a waker
+	 * in another process may have registered even if we do not */
+	mb_supported = 1;
+	const char *off = getenv("ZIPC_NO_MEMBARRIER");
+	if (off && off[0] && off[0] != '0')
+		return; /* our wakers keep their own fence */
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0) {
 		mb_ok = 1;
 		pthread_atfork(NULL, NULL, mb_child);
@@ -64,10 +68,12 @@ int zipc__fenceless(void)
 void zipc__sleeper_barrier(void)
 {
 	atomic_thread_fence(memory_order_seq_cst); /* pairs with a fencing waker's W1 fence */
-	/* A fenceless waker (same kernel, registered) only has a compiler
+	/* A fenceless waker (any registered process) only has a compiler
 	 * barrier; this IPI-based barrier on every CPU running a registered
-	 * process makes its publish visible or its `sleepers` load see us. */
-	if (zipc__fenceless())
+	 * process makes its publish visible or its `sleepers` load see us.
+	 * Issued whenever the kernel has it, registered or not ourselves. */
+	pthread_once(&mb_once, mb_init);
+	if (mb_supported)
 		syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
 }
 
@@ -549,16 +555,17 @@ int zipc__consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole)
 		active++;
 		dead += !zipc__peer_alive(e);
 	}
-	if (dead == 0 && active != 0) {
-		*strikes = 0;
-		return 0;
-	}
 	if (!c->mp)
 		return dead ? -EOWNERDEAD : 0; /* no producer at all: end of stream decides */
 	uint64_t claimed = atomic_load_explicit(&c->hdr->cursor, memory_order_acquire);
-	if (claimed == c->seq || (c->group && claimed < c->seq))
+	if (claimed == c->seq || (c->group && claimed < c->seq)) {
+		*strikes = 0;
 		return dead && dead == active ? -EOWNERDEAD : 0;
-	/* a hole with a dead producer, or with no producer left at all */
+	}
+	/* a hole: claimed, not published.  Live producers cover everything
+	 * they claimed with their records (from before the CAS), so a hole
+	 * left uncovered for two checks belongs to a dead producer, reaped
+	 * or not; mark_lost() never touches a covered slot. */
 	/* a hole at c->seq: the same hole twice in a row, then unblock it */
 	if (*hole != c->seq || ++*strikes < 2) {
 		if (*hole != c->seq)

@@ -43,6 +43,10 @@ const char *zipc_strerror(int err)
 	case ENAMETOOLONG: return "region name too long";
 	case EPERM: return "operation not permitted (read-only handle?)";
 	case ENODEV: return "NUMA binding unavailable or no such node";
+	case ENOMSG: return "lost record: its producer died before publishing it (release it to skip)";
+	case ECANCELED: return "cancelled: the scheduler channel was cancelled and its queued jobs dropped";
+	case EDEADLK: return "would deadlock: a job cannot join or destroy its own scheduler";
+	case ENOSPC: return "no room: a fixed table (waitset entries, channels, slots) is full";
 	default: return strerror(err);
 	}
 }

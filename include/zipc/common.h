@@ -73,6 +73,10 @@ extern "C" {
  *   EBADFD          descriptor is not a sealed memfd
  *   EMEDIUMTYPE     region holds another kind of object than asked for
  *   ENAMETOOLONG    region name too long
+ *   ENOMSG          a lost record: an MP producer died before publishing it
+ *   ENOSPC          a fixed table (waitset entries, channels, slots) is full
+ *   ECANCELED       a scheduler channel was cancelled (zipc/sched.h)
+ *   EDEADLK         a worker would wait for itself (zipc_sched_join/destroy from a job)
  */
 
 /**

@@ -136,7 +136,10 @@ struct zipc_pool_req_info {
 
 /** Where a callback writes its response payload. */
 struct zipc_pool_reply {
-	void *data;          /**< buffer of @cap bytes (8-byte aligned) */
+	/** @cap bytes (8-byte aligned) inside the caller's response ring
+	 *  slot: the reply is written in place, never copied by the pool.
+	 *  Writing past @cap corrupts the next slot. */
+	void *data;
 	uint32_t cap;        /**< = the pool's max_payload */
 	uint32_t len;        /**< bytes written; preset to 0; at most @cap */
 	uint32_t kind;       /**< response kind; preset to the request's kind */
@@ -198,7 +201,9 @@ struct zipc_pool_opts {
 	 */
 	const int *cpus;
 	/** Pool threads busy-spin this long (ns) on an empty request ring
-	 *  before sleeping on its futex; 0 = 20000; negative = sleep at once. */
+	 *  before sleeping on its futex; 0 = 20000; negative = sleep at once
+	 *  (for machines with more busy threads than CPUs: a spinning thread
+	 *  and its client on one CPU make each wait out the other's spin). */
 	int64_t spin_ns;
 	/** Pool threads look for dead clients (and dead producers' lost
 	 *  records) this often (ns) while idle; 0 = 100 ms. */
@@ -290,7 +295,10 @@ struct zipc_pool_client_opts {
 	uint32_t capacity;
 	uint32_t reserved;       /**< must be 0 */
 	/** Busy-spin this long (ns) waiting for a response before sleeping on
-	 *  the response ring's futex; 0 = 20000; negative = sleep at once. */
+	 *  the response ring's futex - only while at most `threads` responses
+	 *  are due (a single call's round trip); while a bigger batch is in
+	 *  flight the client sleeps at once and leaves the CPUs to the pool
+	 *  threads.  0 = 20000; negative = never spin. */
 	int64_t spin_ns;
 	/** Deadline (ns) for opening (registering with every pool thread,
 	 *  which waits for each thread to finish the request it is running);
@@ -364,7 +372,10 @@ ZIPC_API int zipc_pool_client_close(zipc_pool_client *c);
  *
  * Requests to the same thread are handled in the order of @reqs (a ring
  * is FIFO), so an ADD followed by requests to the same id in one batch
- * works; requests to different threads run concurrently.
+ * works; requests to different threads run concurrently.  The requests of
+ * one thread are sent in chunks (one claim, one publish, at most one
+ * wake-up each), and a thread answers a run of one client's requests with
+ * one publish (at least every 50 us), so a batch costs few system calls.
  * Every request gets a response: the item's, or one the pool made
  * (ZIPC_POOL_RSP_POOL in its flags) when the item does not exist, the pool
  * is shutting down, the server died or the deadline passed.

@@ -170,7 +170,8 @@ struct zipc_sched_opts {
 	void *ctx;              /**< passed to job, finalize and drop; owned by the caller */
 	/**
 	 * An idle worker re-checks the channels this long (ns) before it
-	 * sleeps: 0 = 20000 ns; negative = sleep at once.
+	 * sleeps - busy for the first 2 us, then yielding the CPU between
+	 * looks: 0 = 20000 ns; negative = sleep at once.
 	 */
 	int64_t spin_ns;
 	/**

@@ -14,5 +14,6 @@
 #include <zipc/record.h>
 #include <zipc/mesh.h>
 #include <zipc/dispatch.h>
+#include <zipc/sched.h>
 
 #endif /* ZIPC_ZIPC_H */
