@@ -28,8 +28,8 @@ const char *zipc_strerror(int err)
 	case EOWNERDEAD: return "peer process died (producer, consumer or region creator)";
 	case EINVAL: return "invalid argument";
 	case ENOMEM: return "out of memory";
-	case ENOENT: return "no live zipc region by that name";
-	case EEXIST: return "a live zipc region already has that name";
+	case ENOENT: return "no such region, item or entry (no live zipc region by that name)";
+	case EEXIST: return "a region, item or entry with that name or id already exists";
 	case EACCES: return "permission denied: region not granted to this user or group";
 	case EBUSY: return "no free producer/consumer slot, or ends still open";
 	case EMSGSIZE: return "message larger than the slot or record maximum";
@@ -46,6 +46,8 @@ const char *zipc_strerror(int err)
 	case ENOMSG: return "lost record: its producer died before publishing it (release it to skip)";
 	case ECANCELED: return "cancelled: the scheduler channel was cancelled and its queued jobs dropped";
 	case EDEADLK: return "would deadlock: a job cannot join or destroy its own scheduler";
+	case ESHUTDOWN: return "shut down: the pool (or other service) is closing and did not run the request";
+	case EXDEV: return "an anonymous object cannot be used from another process";
 	case ENOSPC: return "no room: a fixed table (waitset entries, channels, slots) is full";
 	default: return strerror(err);
 	}

@@ -60,8 +60,8 @@ extern "C" {
  *   EOWNERDEAD      a peer process died (producer, consumer or region creator)
  *   EINVAL          bad argument from the caller
  *   ENOMEM          out of memory in this process
- *   ENOENT          no live region by that name
- *   EEXIST          a live region already has that name
+ *   ENOENT          no live region by that name (or no such item / entry)
+ *   EEXIST          a live region already has that name (or the id exists)
  *   EACCES          not allowed to attach to that region
  *   EBUSY           no free producer/consumer slot in the ring
  *   EMSGSIZE        message larger than the slot / record maximum
@@ -75,6 +75,8 @@ extern "C" {
  *   ENAMETOOLONG    region name too long
  *   ENOMSG          a lost record: an MP producer died before publishing it
  *   ENOSPC          a fixed table (waitset entries, channels, slots) is full
+ *   ESHUTDOWN       the pool (or another service) is closing; the request did not run
+ *   EXDEV           an anonymous object used from another process
  *   ECANCELED       a scheduler channel was cancelled (zipc/sched.h)
  *   EDEADLK         a worker would wait for itself (zipc_sched_join/destroy from a job)
  */

@@ -15,5 +15,6 @@
 #include <zipc/mesh.h>
 #include <zipc/dispatch.h>
 #include <zipc/sched.h>
+#include <zipc/pool.h>
 
 #endif /* ZIPC_ZIPC_H */
