@@ -32,6 +32,14 @@ const struct perf_scenario_info perf_scenarios[PERF_SCENARIOS] = {
 				     "variable-length record ring, one producer -> one consumer process" },
 	[PERF_WAITSET] = { "waitset", PERF_KIND_RTT, 0,
 			   "RTT through a process sleeping in a waitset on N rings (1, 64, 1024)" },
+	[PERF_MESH] = { "mesh", PERF_KIND_COMPONENT, 0,
+			"mesh all-to-all, 2 and 4 workers as threads and as processes (msgs/s)" },
+	[PERF_DISPATCH] = { "dispatch", PERF_KIND_COMPONENT, 0,
+			    "dispatcher: 1 and 2 senders (msgs/s), latency p50/p99, forward-merge" },
+	[PERF_SCHED] = { "sched", PERF_KIND_COMPONENT, 0,
+			 "scheduler: job overhead p50/p99, 8 channels x 2 workers, Jain 1x1000 vs 7x10" },
+	[PERF_POOL] = { "pool", PERF_KIND_COMPONENT, 0,
+			"pool: request RTT p50/p99 in- and cross-process, batch of 1000 items on 2 threads" },
 };
 
 volatile sig_atomic_t perf_timed_out;

@@ -101,7 +101,9 @@ static void usage(FILE *f)
 		"  -s, --scenario LIST   scenarios (see --list), or 'default' (pingpong, throughput,\n"
 		"                        wake and the six Disruptor shapes: about a minute), 'shapes',\n"
 		"                        or 'all'; record_throughput and waitset are opt-in (name\n"
-		"                        them, or 'all'): they would take the default past 90 s\n"
+		"                        them, or 'all'): they would take the default past 90 s;\n"
+		"                        so are the components mesh, dispatch, sched and pool (their\n"
+		"                        own fixed counts; --runs applies)\n"
 		"  -r, --runs N          runs of every configuration, in interleaved rounds (default %d)\n"
 		"  -i, --iters N         timed round trips per pingpong, wake or waitset run, after N/10\n"
 		"                        warm-up (default pingpong %d, kernel baselines %d;\n"
@@ -604,6 +606,8 @@ static size_t build_cases(const struct options *o, struct perf_case *out)
 				build_shapes(&b);
 			shapes_done = 1;
 			break;
+		case PERF_KIND_COMPONENT:
+			break; /* perf_components_run() */
 		}
 	}
 	return b.n;
@@ -689,24 +693,32 @@ int main(int argc, char **argv)
 	rc = suite_alloc(&o, &s);
 	if (rc) {
 		fprintf(stderr, "zipc-perf: %s\n", zipc_strerror(rc));
-	} else if (!s.n) {
+	} else if (!s.n && !(o.scenarios & perf_components_mask())) {
 		fprintf(stderr, "zipc-perf: nothing to run with these options\n");
 	} else if (perf_harness_init(&o.env, placement, sizeof(placement)) == 0) {
 		struct perf_report rep = {
 			.env = &o.env,
 			.placement = placement,
 			.runs = o.runs,
-			.wall_s = suite_run(&o, &s),
+			.wall_s = s.n ? suite_run(&o, &s) : 0,
 		};
-		unsigned failed = 0;
+		unsigned failed = 0, comp_failed = 0;
+		rc = 0;
+		if (s.n) {
+			for (size_t i = 0; i < s.n; i++)
+				failed += s.res[i].failed;
+			if (o.json)
+				rc = perf_report_json(s.res, s.n, &rep);
+			else
+				perf_report_table(s.res, s.n, &rep);
+		}
+		if (!rc && (o.scenarios & perf_components_mask())) {
+			if (!o.json)
+				fflush(stdout);
+			rc = perf_components_run(o.scenarios, &o.env, o.runs, o.json, &comp_failed);
+		}
 		perf_harness_fini();
-		for (size_t i = 0; i < s.n; i++)
-			failed += s.res[i].failed;
-		status = failed ? 1 : 0;
-		if (o.json)
-			rc = perf_report_json(s.res, s.n, &rep);
-		else
-			perf_report_table(s.res, s.n, &rep);
+		status = failed || comp_failed ? 1 : 0;
 		errno = 0;
 		if (!rc && (fflush(stdout) == EOF || ferror(stdout)))
 			rc = errno ? -errno : -EIO;

@@ -81,6 +81,10 @@ enum perf_scenario {
 	PERF_WORK_QUEUE,                 /**< shape: 3 members of a work-queue group share the messages */
 	PERF_RECORD_THROUGHPUT,          /**< variable-length record ring streaming */
 	PERF_WAITSET,                    /**< RTT through a waitset sleeping on N rings */
+	PERF_MESH,                       /**< component: mesh all-to-all (components.c) */
+	PERF_DISPATCH,                   /**< component: dispatcher send, latency, forward-merge */
+	PERF_SCHED,                      /**< component: scheduler job overhead, throughput, fairness */
+	PERF_POOL,                       /**< component: pool request RTT, batch throughput */
 	PERF_SCENARIOS
 };
 
@@ -89,6 +93,7 @@ enum perf_kind {
 	PERF_KIND_RTT = 0,
 	PERF_KIND_STREAM,
 	PERF_KIND_SHAPE,
+	PERF_KIND_COMPONENT, /**< components.c: runs and reports itself, outside the case suite */
 };
 
 /** Static facts about a scenario (harness.c). */
@@ -425,6 +430,21 @@ uint32_t perf_shape_bytes(enum perf_scenario s);
 
 /** perf_shape_messages() - @count rounded down to what the shape sends (a multiple of its producers). */
 uint64_t perf_shape_messages(enum perf_scenario s, uint64_t count);
+
+/* --------------------------------------------------------- components.c */
+
+/** perf_components_mask() - bits (1u << enum perf_scenario) of the component scenarios. */
+unsigned perf_components_mask(void);
+
+/**
+ * perf_components_run() - measure the component scenarios in @scenarios
+ * (others are ignored) @runs times each, every run in watched children
+ * that check what arrived, and print their table (or JSON Lines) to
+ * stdout.  *@failed receives the number of runs that failed.
+ * Return: 0, or -ENOMEM.
+ */
+int perf_components_run(unsigned scenarios, const struct perf_env *env, unsigned runs, int json,
+			unsigned *failed);
 
 /* -------------------------------------------------------------- stats.c */
 

@@ -100,6 +100,8 @@ void perf_result_record(struct perf_result *res, unsigned i, struct perf_run *ru
 		v[PERF_OPS_PER_S * stride + i] = (double)n * 1e9 / (double)run->elapsed_ns;
 		per_message(res, i, run, PERF_SHAPE_SLEEPS, PERF_SHAPE_WAKES);
 		break;
+	case PERF_KIND_COMPONENT:
+		break; /* never a case of the suite: components.c records its own */
 	}
 }
 

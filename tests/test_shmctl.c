@@ -27,6 +27,9 @@
 
 #include <json-c/json.h>
 
+#include <zipc/dispatch.h>
+#include <zipc/mesh.h>
+#include <zipc/record.h>
 #include <zipc/ring.h>
 #include <zipc/shm.h>
 
@@ -721,4 +724,269 @@ TEST_SHMCTL(command_line_errors_exit_2, 30)
 	cr_assert_eq(t.exit, 0);
 	cr_assert(strstr(t.out, "shmctl stat"), "%s", t.out);
 	run_free(&t);
+}
+
+/* ------------------------------------------------------- other kinds */
+
+/* A record ring: stat shows its kind, fill, positions and its peers. */
+TEST_SHMCTL(stat_shows_record_ring_fill, 30)
+{
+	enum { K = 5, LEN = 24 };
+	char name[64];
+	zt_name(name, sizeof name, "shmctl-rec");
+	struct zipc_record_opts o;
+	memset(&o, 0, sizeof o);
+	o.capacity = 4096;
+	o.max_record = 256;
+	zipc_record_ring *r = NULL;
+	int rc = zipc_record_ring_create(name, &o, &r);
+	cr_assert_eq(rc, 0, "zipc_record_ring_create: %d %s", rc, zipc_strerror(rc));
+	zipc_record_producer *p = NULL;
+	zipc_record_consumer *c = NULL;
+	cr_assert_eq(zipc_record_producer_open(r, NULL, &p), 0);
+	cr_assert_eq(zipc_record_consumer_open(r, NULL, &c), 0);
+	char msg[LEN] = "record";
+	for (int i = 0; i < K; i++)
+		cr_assert_eq(zipc_record_send(p, msg, sizeof msg, 0), 0);
+
+	struct json_object *st = run_json((const char *[]){"stat", "--json", name, NULL});
+	cr_assert_str_eq(jstr(st, "kind"), "record");
+	cr_assert(json_object_is_type(jget(st, "ring"), json_type_null), "a record ring is not a ring");
+	struct json_object *rec = jget(st, "record");
+	cr_assert_eq(jint(rec, "capacity"), 4096);
+	cr_assert_eq(jint(rec, "max_record"), 256);
+	cr_assert_eq(jint(rec, "fill"), K * ZIPC_RECORD_SIZE(LEN));
+	cr_assert_eq(jint(rec, "tail"), K * ZIPC_RECORD_SIZE(LEN));
+	cr_assert_eq(jint(rec, "head"), 0);
+	cr_assert_eq(jint(rec, "producers_active"), 1);
+	cr_assert_eq(jint(rec, "consumers_active"), 1);
+	cr_assert_eq(jint(rec, "records"), 0);
+	cr_assert_eq(jint(rec, "peers_total"), 2);
+	json_object_put(st);
+
+	char buf[LEN];
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(zipc_record_recv(c, buf, sizeof buf, 0), LEN);
+	st = run_json((const char *[]){"stat", "--json", name, NULL});
+	rec = jget(st, "record");
+	cr_assert_eq(jint(rec, "fill"), (K - 2) * ZIPC_RECORD_SIZE(LEN));
+	cr_assert_eq(jint(rec, "records"), 2);
+	json_object_put(st);
+
+	struct run t = run_shmctl((const char *[]){"stat", name, NULL});
+	cr_assert_eq(t.exit, 0, "stat exit %d: %s", t.exit, t.err);
+	cr_assert(strstr(t.out, "kind           record"), "no kind in:\n%s", t.out);
+	cr_assert_eq(line_number(t.out, "fill"), (K - 2) * ZIPC_RECORD_SIZE(LEN), "fill in:\n%s", t.out);
+	run_free(&t);
+
+	t = run_shmctl((const char *[]){"ls", NULL});
+	cr_assert_eq(t.exit, 0);
+	cr_assert(line_has_both(t.out, name, "record"), "no record row in:\n%s", t.out);
+	run_free(&t);
+
+	zipc_record_consumer_close(c);
+	zipc_record_producer_close(p);
+	zipc_record_ring_close(r);
+}
+
+/* The mesh test's workers: 0 sends K messages to 1, then both hold the mesh open until released. */
+struct mesh_test {
+	int ready[2];   /* each worker writes one byte when its traffic is done */
+	int release[2]; /* the test closes the write end: workers may return */
+};
+
+enum { MESH_K = 9, MESH_LEN = 16, MESH_CHANNEL = 5 };
+
+static int mesh_worker(zipc_mesh_worker *w, void *arg, void **result)
+{
+	struct mesh_test *mt = arg;
+	zipc_mesh_sender *tx[2];
+	zipc_mesh_receiver *rx = NULL;
+	(void)result;
+	int rc = zipc_mesh_allocate(w, MESH_CHANNEL, tx, &rx);
+	if (rc)
+		return rc;
+	char msg[MESH_LEN] = "mesh";
+	if (zipc_mesh_index(w) == 0) {
+		for (int i = 0; i < MESH_K && rc == 0; i++)
+			rc = zipc_mesh_send_bytes(tx[1], msg, sizeof msg, ZIPC_FOREVER);
+	} else {
+		struct zipc_mesh_msg m;
+		for (int i = 0; i < MESH_K && rc == 0; i++)
+			rc = zipc_mesh_pull(rx, &m, ZIPC_FOREVER);
+		if (rc == 0)
+			rc = zipc_mesh_recycle(rx);
+	}
+	char b = rc ? 1 : 0;
+	if (write(mt->ready[1], &b, 1) != 1 && rc == 0)
+		rc = -EIO;
+	char x;
+	while (read(mt->release[0], &x, 1) > 0)
+		;
+	return rc;
+}
+
+/* A named mesh: stat shows its geometry and the channel's per-peer message and byte counters. */
+TEST_SHMCTL(stat_shows_mesh_counters, 30)
+{
+	char name[64];
+	zt_name(name, sizeof name, "mc");
+	struct mesh_test mt;
+	cr_assert_eq(pipe2(mt.ready, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(mt.release, O_CLOEXEC), 0);
+	struct zipc_mesh_config cfg = {.mode = ZIPC_MESH_CLUSTER, .threads = 2, .processes = 1,
+				       .name = name, .capacity = 16, .max_message = 64};
+	zipc_mesh_guards *g = NULL;
+	int rc = zipc_mesh_initialize(&cfg, mesh_worker, &mt, &g);
+	cr_assert_eq(rc, 0, "zipc_mesh_initialize: %d %s", rc, zipc_strerror(rc));
+	for (int i = 0; i < 2; i++) {
+		char b = 1;
+		cr_assert_eq(read(mt.ready[0], &b, 1), 1);
+		cr_assert_eq(b, 0, "a worker failed");
+	}
+
+	struct json_object *st = run_json((const char *[]){"stat", "--json", name, NULL});
+	cr_assert_str_eq(jstr(st, "kind"), "mesh");
+	struct json_object *mesh = jget(st, "mesh");
+	cr_assert_eq(jint(mesh, "workers"), 2);
+	cr_assert_eq(jint(mesh, "processes"), 1);
+	cr_assert_eq(jint(mesh, "threads"), 2);
+	cr_assert_eq(jint(mesh, "capacity"), 16);
+	cr_assert_eq(jint(mesh, "max_message"), 64);
+	struct json_object *cs = jget(mesh, "counters");
+	int found_sent = 0, found_recv = 0;
+	for (size_t i = 0; i < json_object_array_length(cs); i++) {
+		struct json_object *c = json_object_array_get_idx(cs, i);
+		cr_assert_eq(jint(c, "channel"), MESH_CHANNEL);
+		if (jint(c, "worker") == 0 && jint(c, "peer") == 1) {
+			cr_assert_eq(jint(c, "msgs_sent"), MESH_K);
+			cr_assert_eq(jint(c, "bytes_sent"), MESH_K * MESH_LEN);
+			found_sent = 1;
+		}
+		if (jint(c, "worker") == 1 && jint(c, "peer") == 0) {
+			cr_assert_eq(jint(c, "msgs_recv"), MESH_K);
+			cr_assert_eq(jint(c, "bytes_recv"), MESH_K * MESH_LEN);
+			found_recv = 1;
+		}
+	}
+	cr_assert(found_sent && found_recv, "counters missing: %s", json_object_to_json_string(mesh));
+	cr_assert_eq(jint(mesh, "counters_total"), (int64_t)json_object_array_length(cs));
+	json_object_put(st);
+
+	struct run t = run_shmctl((const char *[]){"stat", name, NULL});
+	cr_assert_eq(t.exit, 0, "stat exit %d: %s", t.exit, t.err);
+	cr_assert(strstr(t.out, "kind           mesh"), "no kind in:\n%s", t.out);
+	cr_assert(strstr(t.out, "MSGS SENT"), "no counters table in:\n%s", t.out);
+	run_free(&t);
+
+	close(mt.release[1]);
+	rc = zipc_mesh_join(g, NULL, 0);
+	cr_assert_eq(rc, 0, "zipc_mesh_join: %d %s", rc, zipc_strerror(rc));
+	close(mt.release[0]);
+	close(mt.ready[0]);
+	close(mt.ready[1]);
+}
+
+/* A dispatcher: stat shows its mode, its ends by name and the delivery counters. */
+TEST_SHMCTL(stat_shows_dispatch_ends, 30)
+{
+	enum { K = 6, LEN = 12 };
+	char name[64];
+	zt_name(name, sizeof name, "sd");
+	struct zipc_dispatch_opts o = {.bound = 16, .max_message = 64};
+	zipc_dispatch *d = NULL;
+	int rc = zipc_dispatch_create(name, &o, &d);
+	cr_assert_eq(rc, 0, "zipc_dispatch_create: %d %s", rc, zipc_strerror(rc));
+	zipc_dispatch_receiver *rx = NULL;
+	zipc_dispatch_sender *tx = NULL;
+	cr_assert_eq(zipc_dispatch_receiver_open(d, "rx", &rx), 0);
+	cr_assert_eq(zipc_dispatch_sender_open(d, "tx", "rx", &tx), 0);
+	char msg[LEN] = "dispatch", buf[64];
+	for (int i = 0; i < K; i++)
+		cr_assert_eq(zipc_dispatch_send(tx, msg, sizeof msg, ZIPC_FOREVER), 0);
+	for (int got = 0; got < K;) {
+		struct zipc_dispatch_msg m;
+		rc = zipc_dispatch_recv(rx, buf, sizeof buf, &m, 5000000000LL);
+		cr_assert_geq(rc, 0, "zipc_dispatch_recv: %d %s", rc, zipc_strerror(rc));
+		got += rc == 1;
+	}
+
+	/* The dispatcher counts a message just after publishing it: once the
+	 * receiver has all K, at least K - 1 are counted. */
+	struct json_object *st = run_json((const char *[]){"stat", "--json", name, NULL});
+	cr_assert_str_eq(jstr(st, "kind"), "dispatch");
+	struct json_object *dj = jget(st, "dispatch");
+	cr_assert_str_eq(jstr(dj, "mode"), "serializing");
+	cr_assert(jbool(dj, "running"));
+	cr_assert_eq(jint(dj, "dispatcher_pid"), getpid());
+	cr_assert_eq(jint(dj, "senders"), 1);
+	cr_assert_eq(jint(dj, "receivers"), 1);
+	cr_assert_geq(jint(dj, "delivered"), K - 1);
+	cr_assert_leq(jint(dj, "delivered"), K);
+	cr_assert_eq(jint(dj, "ends_total"), 2);
+	struct json_object *ends = jget(dj, "ends");
+	int seen = 0;
+	for (size_t i = 0; i < json_object_array_length(ends); i++) {
+		struct json_object *e = json_object_array_get_idx(ends, i);
+		cr_assert_str_eq(jstr(e, "state"), "active");
+		cr_assert_eq(jint(e, "pid"), getpid());
+		cr_assert_geq(jint(e, "msgs"), K - 1);
+		cr_assert_leq(jint(e, "msgs"), K);
+		if (!strcmp(jstr(e, "role"), "sender")) {
+			cr_assert_str_eq(jstr(e, "name"), "tx");
+			seen |= 1;
+		} else {
+			cr_assert_str_eq(jstr(e, "name"), "rx");
+			seen |= 2;
+		}
+	}
+	cr_assert_eq(seen, 3, "ends: %s", json_object_to_json_string(ends));
+	json_object_put(st);
+
+	struct run t = run_shmctl((const char *[]){"stat", name, NULL});
+	cr_assert_eq(t.exit, 0, "stat exit %d: %s", t.exit, t.err);
+	cr_assert(strstr(t.out, "kind           dispatch"), "no kind in:\n%s", t.out);
+	cr_assert(line_has_both(t.out, "sender", "tx"), "no sender row in:\n%s", t.out);
+	run_free(&t);
+
+	zipc_dispatch_sender_close(tx);
+	zipc_dispatch_receiver_close(rx);
+	zipc_dispatch_close(d);
+}
+
+/* A ring's new keys: consumer group / after, lost, sealed / successor and the sleep counters. */
+TEST_SHMCTL(stat_shows_ring_sleeps_and_barriers, 30)
+{
+	char name[64];
+	zt_name(name, sizeof name, "shmctl-rk");
+	zipc_ring *r = make_ring(name, 64, 32);
+	zipc_producer *p = NULL;
+	zipc_consumer *c = NULL;
+	cr_assert_eq(zipc_producer_open(r, NULL, &p), 0);
+	cr_assert_eq(zipc_consumer_open(r, NULL, &c), 0);
+	struct json_object *st = run_json((const char *[]){"stat", "--json", name, NULL});
+	struct json_object *ring = jget(st, "ring");
+	static const char *const keys[] = {"consumer_sleeps", "producer_sleeps", "stage_wakes", "stage_sleeps",
+					   "lost", "sealed", "successor", "sealed_at", "generation", NULL};
+	jkeys(ring, keys);
+	cr_assert_eq(jint(ring, "lost"), 0);
+	cr_assert_eq(jint(ring, "consumer_sleeps"), 0);
+	cr_assert_not(jbool(ring, "sealed"));
+	cr_assert(json_object_is_type(jget(ring, "successor"), json_type_null));
+	struct json_object *cons = peer_find(st, "consumer", getpid());
+	cr_assert_eq(jint(cons, "group"), 0);
+	cr_assert_eq(jint(cons, "after"), 0);
+	struct json_object *prod = peer_find(st, "producer", getpid());
+	cr_assert(json_object_is_type(jget(prod, "group"), json_type_null));
+	json_object_put(st);
+
+	struct run t = run_shmctl((const char *[]){"stat", name, NULL});
+	cr_assert_eq(t.exit, 0, "stat exit %d: %s", t.exit, t.err);
+	cr_assert(strstr(t.out, "GROUP"), "no group column in:\n%s", t.out);
+	cr_assert(strstr(t.out, "lost slots"), "no lost line in:\n%s", t.out);
+	run_free(&t);
+
+	zipc_consumer_close(c);
+	zipc_producer_close(p);
+	zipc_ring_close(r);
 }

@@ -35,7 +35,10 @@ void shmctl_help_stat(FILE *out)
 		"holding it and, for a ring: capacity, slot size, sequencer, wait strategy\n"
 		"(spin/yield/block), producer cursor (claimed/published), slowest consumer,\n"
 		"fill level, sleepers, wake counters and every producer and consumer with its\n"
-		"sequence, lag, wait strategy and wait/sleep/timeout counters.\n"
+		"sequence, lag, wait strategy and wait/sleep/timeout counters.  For a record\n"
+		"ring: byte positions, fill and peers; for a mesh: geometry, process states and\n"
+		"per (worker, channel, peer) message and byte counters; for a dispatcher: mode,\n"
+		"delivery counters and every sender and receiver.\n"
 		"\n"
 		"The region is mapped read-only and validated by libzipc; nothing is written.\n"
 		"If several regions carry NAME (a dead creator's region still mapped beside\n"
@@ -52,8 +55,13 @@ void shmctl_help_stat(FILE *out)
 		"                   producer_wakes, numa_node, max_producers, max_consumers,\n"
 		"                   producer_attaches, peers_total and peers: [{role, index,\n"
 		"                   state, pid, alive, wait, sequence, lag, waits, sleeps,\n"
-		"                   timeouts}] (lag is null for producers).  For an invalid\n"
-		"                   region the object is printed with status, error, error_code.\n"
+		"                   timeouts, group, after}] (lag, group, after are null for\n"
+		"                   producers), consumer_sleeps, producer_sleeps, stage_wakes,\n"
+		"                   stage_sleeps, lost, sealed, sealed_at, generation,\n"
+		"                   successor.  A record ring, mesh or dispatcher adds an\n"
+		"                   object named record, mesh or dispatch (see tools/README.md).\n"
+		"                   For an invalid region the object is printed with status,\n"
+		"                   error, error_code.\n"
 		"  -p, --pretty     indented JSON (implies --json)\n"
 		"  -h, --help       show this help\n"
 		"\n"
@@ -141,6 +149,8 @@ static struct json_object *json_peer(const struct zipc_ring_peer_stat *p)
 	json_object_object_add(o, "waits", json_object_new_uint64(p->waits));
 	json_object_object_add(o, "sleeps", json_object_new_uint64(p->sleeps));
 	json_object_object_add(o, "timeouts", json_object_new_uint64(p->timeouts));
+	json_object_object_add(o, "group", p->is_consumer ? json_object_new_uint64(p->group) : NULL);
+	json_object_object_add(o, "after", p->is_consumer ? json_object_new_uint64(p->after) : NULL);
 	return o;
 }
 
@@ -174,6 +184,15 @@ static struct json_object *json_ring(const struct ring_view *rv)
 	json_object_object_add(o, "max_consumers", json_object_new_uint64(s->max_consumers));
 	json_object_object_add(o, "producer_attaches", json_object_new_uint64(s->producer_attaches));
 	json_object_object_add(o, "peers_total", json_object_new_uint64(rv->total));
+	json_object_object_add(o, "consumer_sleeps", json_object_new_uint64(s->consumer_sleeps));
+	json_object_object_add(o, "producer_sleeps", json_object_new_uint64(s->producer_sleeps));
+	json_object_object_add(o, "stage_wakes", json_object_new_uint64(s->stage_wakes));
+	json_object_object_add(o, "stage_sleeps", json_object_new_uint64(s->stage_sleeps));
+	json_object_object_add(o, "lost", json_object_new_uint64(s->lost));
+	json_object_object_add(o, "sealed", json_object_new_boolean(!!s->sealed));
+	json_object_object_add(o, "sealed_at", s->sealed ? json_object_new_uint64(s->sealed_at) : NULL);
+	json_object_object_add(o, "generation", json_object_new_uint64(s->generation));
+	json_object_object_add(o, "successor", s->sealed ? json_object_new_string_len(s->successor, (int)strnlen(s->successor, sizeof(s->successor))) : NULL);
 	for (unsigned i = 0; i < rv->npeers; i++) {
 		struct json_object *p = json_peer(&rv->peers[i]);
 		if (!p || json_object_array_add(peers, p) != 0) {
@@ -233,6 +252,22 @@ static int print_ring(const struct ring_view *rv)
 	       (unsigned long long)s->producer_wakes, (unsigned long long)s->producer_attaches);
 	printf("  %-14s %u active of %u, %u sleeping, %llu wakes\n", "consumers", (unsigned)s->consumers_active,
 	       (unsigned)s->max_consumers, (unsigned)s->consumers_sleeping, (unsigned long long)s->consumer_wakes);
+	printf("  %-14s consumers %llu, producers %llu\n", "sleeps", (unsigned long long)s->consumer_sleeps,
+	       (unsigned long long)s->producer_sleeps);
+	printf("  %-14s %llu wakes, %llu sleeps\n", "stages", (unsigned long long)s->stage_wakes,
+	       (unsigned long long)s->stage_sleeps);
+	printf("  %-14s %llu\n", "lost slots", (unsigned long long)s->lost);
+	if (s->sealed) {
+		char succ[4 * sizeof(s->successor) + 1];
+		char raw[sizeof(s->successor) + 1];
+		memcpy(raw, s->successor, sizeof(s->successor));
+		raw[sizeof(s->successor)] = '\0';
+		shmctl_escape(raw, succ, sizeof(succ));
+		printf("  %-14s yes, at %llu, successor %s (generation %u)\n", "sealed",
+		       (unsigned long long)s->sealed_at, succ, (unsigned)s->generation);
+	} else {
+		printf("  %-14s no (generation %u)\n", "sealed", (unsigned)s->generation);
+	}
 	if (s->numa_node >= 0)
 		printf("  %-14s %d\n", "numa node", s->numa_node);
 	else
@@ -243,13 +278,15 @@ static int print_ring(const struct ring_view *rv)
 		return 0;
 	}
 	static const char *const hdr[] = {"ROLE", "INDEX", "STATE", "PID", "ALIVE", "WAIT",
-					  "SEQUENCE", "LAG", "WAITS", "SLEEPS", "TIMEOUTS"};
+					  "SEQUENCE", "LAG", "WAITS", "SLEEPS", "TIMEOUTS", "GROUP", "AFTER"};
 	struct shmctl_table t;
-	shmctl_table_init(&t, 11, hdr, "lrlrllrrrrr");
+	shmctl_table_init(&t, 13, hdr, "lrlrllrrrrrrr");
 	int rc = 0;
 	for (unsigned i = 0; i < rv->npeers && rc == 0; i++) {
 		const struct zipc_ring_peer_stat *p = &rv->peers[i];
-		char idx[16], pid[16], seq[24], lag[24], waits[24], sleeps[24], touts[24];
+		char idx[16], pid[16], seq[24], lag[24], waits[24], sleeps[24], touts[24], grp[16], aft[16];
+		snprintf(grp, sizeof(grp), "%u", (unsigned)p->group);
+		snprintf(aft, sizeof(aft), "0x%x", (unsigned)p->after);
 		snprintf(idx, sizeof(idx), "%u", p->index);
 		snprintf(pid, sizeof(pid), "%d", (int)p->pid);
 		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)p->sequence);
@@ -267,7 +304,9 @@ static int print_ring(const struct ring_view *rv)
 				     p->is_consumer ? lag : "-",
 				     waits,
 				     sleeps,
-				     touts};
+				     touts,
+				     p->is_consumer ? grp : "-",
+				     p->is_consumer ? aft : "-"};
 		rc = shmctl_table_add(&t, row);
 	}
 	if (rc == 0) {
@@ -390,29 +429,43 @@ int shmctl_cmd_stat(int argc, char **argv, const struct shmctl_globals *gl)
 		}
 	}
 
+	struct shmctl_kview *kv = NULL;
+	if (r->status == SHMCTL_ST_OK && r->info.kind != ZIPC_KIND_RING) {
+		rc = shmctl_kview_read(r, &kv);
+		if (rc < 0) {
+			r->status = SHMCTL_ST_INVALID;
+			r->err = rc;
+		}
+	}
+
 	int ret = r->status == SHMCTL_ST_OK ? SHMCTL_EXIT_OK : SHMCTL_EXIT_ERR;
 	if (ret != SHMCTL_EXIT_OK)
 		report_failure(what, r);
 	if (g.json && r->status != SHMCTL_ST_STALE) {
 		struct json_object *o = shmctl_json_region(r);
 		struct json_object *ring = is_ring ? json_ring(&rv) : NULL;
-		if (!o || (is_ring && !ring)) {
+		struct json_object *kind = kv ? shmctl_kview_json(kv) : NULL;
+		if (!o || (is_ring && !ring) || (kv && !kind)) {
 			json_object_put(o);
 			json_object_put(ring);
+			json_object_put(kind);
 			shmctl_errorf("stat: out of memory");
 			ret = SHMCTL_EXIT_ERR;
 		} else {
 			json_object_object_add(o, "ring", ring);
+			if (kv)
+				json_object_object_add(o, shmctl_kview_key(kv), kind);
 			if (shmctl_json_emit(o, &g) != SHMCTL_EXIT_OK)
 				ret = SHMCTL_EXIT_ERR;
 		}
 	} else if (ret == SHMCTL_EXIT_OK) {
 		print_region(r);
-		if (is_ring && print_ring(&rv) != 0) {
+		if ((is_ring && print_ring(&rv) != 0) || (kv && shmctl_kview_print(kv) != 0)) {
 			shmctl_errorf("stat: out of memory");
 			ret = SHMCTL_EXIT_ERR;
 		}
 	}
+	shmctl_kview_free(kv);
 	shmctl_regions_free(&l);
 	return ret;
 }

@@ -37,12 +37,17 @@ const char *shmctl_status_error(const struct shmctl_region *r)
 	}
 }
 
-/** shmctl_kind_name() - "raw", "ring" or "unknown". */
+/** shmctl_kind_name() - "raw", "ring", "record", "mesh", "dispatch", "pool", "sched" or "unknown". */
 const char *shmctl_kind_name(uint32_t kind)
 {
 	switch (kind) {
 	case ZIPC_KIND_RAW: return "raw";
 	case ZIPC_KIND_RING: return "ring";
+	case ZIPC_KIND_RECORD: return "record";
+	case ZIPC_KIND_MESH: return "mesh";
+	case ZIPC_KIND_DISPATCH: return "dispatch";
+	case ZIPC_KIND_POOL: return "pool";
+	case ZIPC_KIND_SCHED: return "sched";
 	default: return "unknown";
 	}
 }

@@ -14,6 +14,9 @@
 
 #include <json-c/json.h>
 
+#include <zipc/dispatch.h>
+#include <zipc/mesh.h>
+#include <zipc/record.h>
 #include <zipc/ring.h>
 #include <zipc/shm.h>
 
@@ -132,6 +135,17 @@ struct shmctl_filter {
 
 int shmctl_regions_collect(const struct shmctl_filter *f, struct shmctl_list *out);
 void shmctl_regions_free(struct shmctl_list *l);
+
+/* ------------------------------------------- other kinds (kinds.c, stat) */
+
+/** Kind-specific figures of a record ring, mesh or dispatcher region. */
+struct shmctl_kview;
+
+int shmctl_kview_read(struct shmctl_region *reg, struct shmctl_kview **out);
+void shmctl_kview_free(struct shmctl_kview *v);
+const char *shmctl_kview_key(const struct shmctl_kview *v);
+struct json_object *shmctl_kview_json(const struct shmctl_kview *v);
+int shmctl_kview_print(const struct shmctl_kview *v);
 
 /* ---------------------------------------------------------------- output */
 
