@@ -716,9 +716,14 @@ Test(topology, uring_wait_strategy_sleeps_in_io_uring_and_is_woken, .timeout = 1
 		/* wait (no sleeping here: a yield loop on shared state) until the
 		 * consumer is parked in io_uring_enter, then publish */
 		int64_t deadline = zipc_now_ns() + 5 * ZIPC_SEC;
-		while (!in_syscall(ch.pid, SYS_io_uring_enter) && zipc_now_ns() < deadline)
+		/* parked = announced and armed (so only a wake can end its sleep)
+		 * and inside io_uring_enter */
+		int parked;
+		while (!(parked = atomic_load(&p->hdr->cons_wait.armed) == 1 &&
+				  in_syscall(ch.pid, SYS_io_uring_enter)) &&
+		       zipc_now_ns() < deadline)
 			sched_yield();
-		slept += in_syscall(ch.pid, SYS_io_uring_enter);
+		slept += (unsigned)parked;
 		uint64_t seq;
 		cr_assert_eq(zipc_producer_claim(p, 1, 10 * ZIPC_SEC, &seq), 0);
 		struct msg *m = zipc_producer_slot(p, seq);
