@@ -283,7 +283,7 @@ static int disp_throughput(struct comp_ctx *x, zipc_dispatch *d, unsigned nsend,
 	if (rc)
 		return perf_fail(&x->run, "dispatch", "receiver open", rc);
 	for (unsigned i = 0; i < nsend && !rc; i++) {
-		char sn[8];
+		char sn[16];
 		snprintf(sn, sizeof(sn), "s%u", i);
 		f[i] = (struct disp_sender){ .forward = forward, .first = i + 1u,
 					     .timeout = perf_timeout_ns(&x->run) };
