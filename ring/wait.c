@@ -555,6 +555,10 @@ int zipc__consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole)
 		active++;
 		dead += !zipc__peer_alive(e);
 	}
+	if (dead == 0 && active != 0) {
+		*strikes = 0;
+		return 0;
+	}
 	if (!c->mp)
 		return dead ? -EOWNERDEAD : 0; /* no producer at all: end of stream decides */
 	uint64_t claimed = atomic_load_explicit(&c->hdr->cursor, memory_order_acquire);
@@ -562,10 +566,7 @@ int zipc__consumer_liveness(zipc_consumer *c, int *strikes, uint64_t *hole)
 		*strikes = 0;
 		return dead && dead == active ? -EOWNERDEAD : 0;
 	}
-	/* a hole: claimed, not published.  Live producers cover everything
-	 * they claimed with their records (from before the CAS), so a hole
-	 * left uncovered for two checks belongs to a dead producer, reaped
-	 * or not; mark_lost() never touches a covered slot. */
+	/* a hole with a dead producer, or with no producer left at all */
 	/* a hole at c->seq: the same hole twice in a row, then unblock it */
 	if (*hole != c->seq || ++*strikes < 2) {
 		if (*hole != c->seq)
