@@ -172,10 +172,11 @@ int64_t zipc__wait_loop(const struct zipc__waiter *wt, int64_t timeout_ns)
 			continue;
 		}
 		/* ZIPC_WAIT_BLOCK / URING: announce, re-check, sleep (S1) */
-		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
-		/* arm: the next waker makes one system call for us (and any other
-		 * sleeper); ordered before the re-check by the barrier */
+		/* arm, then announce: the next waker makes one system call for
+		 * us (and any other sleeper); a waker that sees the announcement
+		 * (acquire) sees the arming, released by the seq_cst RMW */
 		atomic_store_explicit(&w->armed, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
 		uint32_t v = atomic_load_explicit(&w->seq, memory_order_acquire);
 		zipc__sleeper_barrier();
 		r = wt->check(wt->arg);

@@ -330,9 +330,10 @@ static void ws_announce(struct ws_ring *e)
 	struct zipc_waitword *w = ws_word(e);
 	/* S1: seq_cst RMW, ordered before our re-check by the sleeper barrier;
 	 * pairs with the publisher's W1 fence and `sleepers` load */
-	atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
-	/* arm the word: the next publisher wakes us once (zipc__wake_armed) */
+	/* arm the word first: the next publisher wakes us once
+	 * (zipc__wake_armed); the announcing RMW releases the arming */
 	atomic_store_explicit(&w->armed, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&w->sleepers, 1, memory_order_seq_cst);
 	e->ann = w;
 	/* acquire pairs with zipc__wake()'s release bump: a value that
 	 * includes a bump shows the publish that preceded it */

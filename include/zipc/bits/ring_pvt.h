@@ -214,7 +214,8 @@ ZIPC_INLINE void zipc__waker_fence(int fenceless)
  */
 ZIPC_INLINE void zipc__wake_armed(struct zipc_waitword *w)
 {
-	if (atomic_load_explicit(&w->sleepers, memory_order_relaxed) &&
+	/* acquire: pairs with the sleeper's announcing RMW, so its arming is seen */
+	if (atomic_load_explicit(&w->sleepers, memory_order_acquire) &&
 	    atomic_load_explicit(&w->armed, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&w->armed, 0, memory_order_relaxed))
 		zipc__wake(w);
